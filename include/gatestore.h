@@ -1,0 +1,290 @@
+/*
+ * gatestore.h - the whole public API of libgatestore.
+ *
+ * gatestore is a persistent, event-sourced store of Discord gateway state.
+ * Every dispatch frame is appended to an append-only segment log (the truth);
+ * views derived from it answer queries.
+ *
+ * Anything not declared in this header is private and may change at any
+ * time, even when it has external linkage.
+ *
+ * Conventions (hold for every function unless its comment says otherwise):
+ *  - Fallible calls return an int: GS_OK (0) on success, a negative GS_E*
+ *    code on failure. Results go in out-parameters, which are left untouched
+ *    on failure.
+ *  - Buffers are passed as pointer then length.
+ *  - A gs_store keeps a message for its last failed call, read with
+ *    gs_store_errmsg(). The returned code is the source of truth: another
+ *    thread's call on the same store may replace the message.
+ *  - Destructors accept NULL.
+ */
+#ifndef GATESTORE_H
+#define GATESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GS_BUILDING_LIBRARY) && defined(__GNUC__)
+#define GS_API __attribute__((visibility("default")))
+#else
+#define GS_API
+#endif
+
+#define GS_VERSION_MAJOR  0
+#define GS_VERSION_MINOR  1
+#define GS_VERSION_PATCH  0
+#define GS_VERSION_NUMBER (GS_VERSION_MAJOR * 10000 + GS_VERSION_MINOR * 100 + GS_VERSION_PATCH)
+#define GS_VERSION_STRING "0.1.0"
+
+/* The library's own GS_VERSION_NUMBER, to detect a header/library mismatch. */
+GS_API int gs_version_number(void);
+GS_API const char *gs_version_string(void);
+
+/*
+ * Error codes. The numbers are stable forever: a retired code is kept as
+ * reserved and its number never reused. X(name, value, message).
+ */
+#define GS_ERROR_MAP(X)                                                                            \
+    X(GS_OK, 0, "success")                                                                         \
+    X(GS_ERROR, -1, "unspecified failure")                                                         \
+    X(GS_EMISUSE, -2, "library misuse (bad argument or call order)")                               \
+    X(GS_ENOMEM, -3, "out of memory")                                                              \
+    X(GS_EIO, -4, "input/output error")                                                            \
+    X(GS_ENOSPC, -5, "no space left on device")                                                    \
+    X(GS_ECORRUPT, -6, "stored data is corrupt")                                                   \
+    X(GS_EVERSION, -7, "unsupported format version")                                               \
+    X(GS_EBUSY, -8, "store is locked by another writer")                                           \
+    X(GS_ENOTFOUND, -9, "not found")                                                               \
+    X(GS_EEXIST, -10, "already exists")                                                            \
+    X(GS_ENOSTORE, -11, "not a gatestore store")                                                   \
+    X(GS_EREADONLY, -12, "store is open read-only")                                                \
+    X(GS_EFAILED, -13, "store refuses writes after an earlier I/O failure; reopen it")             \
+    X(GS_EJSON, -20, "malformed JSON")                                                             \
+    X(GS_ETOOBIG, -21, "input exceeds the size limit")                                             \
+    X(GS_ETOODEEP, -22, "input nesting exceeds the depth limit")                                   \
+    X(GS_EFRAME, -23, "not a gateway frame (missing field or wrong type)")                         \
+    X(GS_EENVELOPE, -24, "bad capture envelope")                                                   \
+    X(GS_EUTF8, -25, "invalid UTF-8")                                                              \
+    X(GS_EVIEW, -30, "view error")                                                                 \
+    X(GS_ETIMEOUT, -31, "timed out")                                                               \
+    X(GS_ECLOSED, -32, "handle closed")
+
+typedef enum gs_error {
+#define GS_ERROR_ENUM_(name, value, msg) name = value,
+    GS_ERROR_MAP(GS_ERROR_ENUM_)
+#undef GS_ERROR_ENUM_
+        GS_ERROR_LAST_ = -33
+} gs_error;
+
+/* Positive, non-error outcome of gs_ingest_line: a valid frame that is not a
+ * dispatch (op 1/7/9/10/11...) was counted and not stored. */
+#define GS_SKIPPED 1
+
+/* "GS_ECORRUPT" for a code; "GS_UNKNOWN" for a number that is no code. Static. */
+GS_API const char *gs_errname(int code);
+/* One-line English message for a code. Static storage. */
+GS_API const char *gs_errstr(int code);
+
+/* ---------------------------------------------------------------- options */
+
+typedef struct gs_options gs_options;
+
+/* Durability of appends. */
+typedef enum gs_durability {
+    /* An append returns only once its records are written and fsync'ed
+     * (file and, for a new segment, directory). Concurrent appenders share
+     * one fsync (group commit). A power cut never loses a confirmed record. */
+    GS_DURABILITY_SYNC = 0,
+    /* An append returns once its records are buffered in memory. A flusher
+     * thread writes and fsyncs them at least every batch_ms milliseconds or
+     * as soon as batch_bytes are pending, whichever comes first. A process
+     * or power crash loses at most that window; gs_store_durable_lsn() tells
+     * what is durable. The default. */
+    GS_DURABILITY_BATCH = 1,
+    /* No fsync except on gs_store_sync() and gs_store_close(). Records are
+     * written to the file when a block fills. A process crash loses the
+     * unwritten block; a power cut may lose anything since the last sync. */
+    GS_DURABILITY_OFF = 2
+} gs_durability;
+
+/* Create an options object with defaults. Free with gs_options_destroy. */
+GS_API int gs_options_create(gs_options **out);
+GS_API void gs_options_destroy(gs_options *opts);
+/* Create the store directory if it does not exist (default: no). */
+GS_API int gs_options_set_create(gs_options *opts, int create_if_missing);
+/* Open read-only: no lock taken, no recovery writes, appends fail. */
+GS_API int gs_options_set_read_only(gs_options *opts, int read_only);
+GS_API int gs_options_set_durability(gs_options *opts, gs_durability d);
+/* BATCH mode: fsync at least every batch_ms (default 10) or batch_bytes of
+ * raw frames (default 4 MiB). 0 is refused with GS_EMISUSE. */
+GS_API int gs_options_set_batch(gs_options *opts, uint32_t batch_ms, uint64_t batch_bytes);
+/* Roll to a new segment once the active one reaches this size
+ * (default 64 MiB; minimum 64 KiB). */
+GS_API int gs_options_set_segment_bytes(gs_options *opts, uint64_t segment_bytes);
+/* Raw bytes per compressed block before it is cut (default 256 KiB). */
+GS_API int gs_options_set_block_bytes(gs_options *opts, uint32_t block_bytes);
+/* zstd level for blocks (default 1). */
+GS_API int gs_options_set_compression_level(gs_options *opts, int level);
+/* Largest accepted input line / frame in bytes (default 64 MiB). */
+GS_API int gs_options_set_max_frame_bytes(gs_options *opts, uint64_t max_frame_bytes);
+/* Deepest accepted JSON nesting (default 256). */
+GS_API int gs_options_set_max_depth(gs_options *opts, uint32_t max_depth);
+
+/* ------------------------------------------------------------------ store */
+
+/*
+ * A store is a directory: `log/` (segments), `views/` (derived state) and a
+ * metadata file `gatestore.meta` (format versions, store id).
+ *
+ * Thread-safety: one gs_store may be used from several threads at once.
+ * One writer process at a time: a second writable open of the same store,
+ * from this or another process, fails with GS_EBUSY and a message naming the
+ * holder's pid. Read-only opens take no lock and may run beside a writer.
+ */
+typedef struct gs_store gs_store;
+
+/* Open (or with gs_options_set_create, create) the store at `path`. opts may
+ * be NULL for defaults; it is copied, so it may be destroyed after the call.
+ * On failure *out is set to NULL, and when a message can be built
+ * gs_open_errmsg() returns it. Opening for write recovers the log: a torn
+ * tail is moved aside to log/quarantine/ and truncated (see
+ * gs_store_recovery_report). Close with gs_store_close. */
+GS_API int gs_store_open(const char *path, const gs_options *opts, gs_store **out);
+/* Message for the last gs_store_open that failed on this thread. */
+GS_API const char *gs_open_errmsg(void);
+/* Flush, fsync (unless GS_DURABILITY_OFF... which fsyncs here too) and close.
+ * Returns the first error met while flushing; the handle is freed anyway. */
+GS_API int gs_store_close(gs_store *st);
+/* Message for the last failed call on this store. Owned by the store, valid
+ * until the next call on it. Never NULL. */
+GS_API const char *gs_store_errmsg(const gs_store *st);
+
+/* What recovery did when this handle opened the store for write. Strings
+ * are owned by the store. */
+typedef struct gs_recovery_report {
+    int truncated;              /* 1 if a torn tail was cut */
+    uint64_t bytes_dropped;     /* bytes cut from the newest segment */
+    uint64_t last_good_lsn;     /* highest LSN kept (0 if none) */
+    const char *segment;        /* file name of the segment cut, or "" */
+    uint64_t offset;            /* offset the segment was cut at */
+    const char *quarantine;     /* where the dropped bytes were saved, or "" */
+} gs_recovery_report;
+GS_API int gs_store_recovery_report(gs_store *st, gs_recovery_report *out);
+
+/* Highest LSN appended (0 for an empty log). */
+GS_API uint64_t gs_store_head_lsn(gs_store *st);
+/* Highest LSN known durable under the store's durability mode. */
+GS_API uint64_t gs_store_durable_lsn(gs_store *st);
+/* Write and fsync everything appended so far. */
+GS_API int gs_store_sync(gs_store *st);
+
+/* ----------------------------------------------------------------- ingest */
+
+/* Metadata of a frame being appended. */
+typedef struct gs_frame_meta {
+    int64_t recv_us; /* receive time, microseconds since the Unix epoch; 0 = now */
+    int32_t shard;   /* gateway shard id, or -1 when unknown */
+} gs_frame_meta;
+
+/*
+ * Ingest one NDJSON line: a gateway frame `{"op":..,"t":..,"s":..,"d":..}`
+ * (keys in any order), or a capture envelope
+ * `{"frame":{...},"received_at":"RFC 3339" | unix_ms,"shard":N}`.
+ *
+ * - op 0 with a string `t`: appended; the log keeps the frame's exact bytes
+ *   (for an envelope, the inner frame's bytes). *lsn_out gets its LSN.
+ *   Returns GS_OK.
+ * - any other op: counted, not stored; returns GS_SKIPPED.
+ * - a bad line (GS_EJSON, GS_ETOOBIG, GS_ETOODEEP, GS_EFRAME, GS_EENVELOPE,
+ *   GS_EUTF8): nothing is appended; gs_store_errmsg says where (byte offset
+ *   in the line) and what.
+ * `meta` may be NULL: receive time = now, shard = -1. An envelope's values
+ * override it. A trailing "\n" or "\r\n" is ignored.
+ * Durability: as set by the store's options (see gs_durability).
+ */
+GS_API int gs_ingest_line(gs_store *st, const char *line, size_t line_len,
+                          const gs_frame_meta *meta, uint64_t *lsn_out);
+
+/* --------------------------------------------------------------- log read */
+
+/* One log record. All pointers are owned by the iterator and stay valid
+ * until the next gs_log_iter_next or gs_log_iter_close on it. */
+typedef struct gs_record {
+    uint64_t lsn;      /* store-wide sequence number, from 1, never reused */
+    int64_t recv_us;   /* receive time, µs since the Unix epoch */
+    int32_t shard;     /* shard id, -1 if unknown */
+    int32_t op;        /* gateway opcode (0 for every stored frame today) */
+    int64_t seq;       /* gateway `s`, -1 if absent or null */
+    const char *event; /* event name `t`, not NUL-terminated */
+    size_t event_len;
+    const char *raw; /* the frame's original bytes, exactly as received */
+    size_t raw_len;
+} gs_record;
+
+typedef struct gs_log_iter gs_log_iter;
+
+/* Range of a scan: records with from_lsn <= lsn <= to_lsn and
+ * since_us <= recv_us <= until_us. Zero for a bound means unbounded. */
+typedef struct gs_log_range {
+    uint64_t from_lsn;
+    uint64_t to_lsn;
+    int64_t since_us;
+    int64_t until_us;
+} gs_log_range;
+
+/* Open an iterator over the log. Seeking by LSN or time uses the segment
+ * indexes and does not scan. range may be NULL (whole log). Close with
+ * gs_log_iter_close. An iterator belongs to one thread at a time. */
+GS_API int gs_log_iter_open(gs_store *st, const gs_log_range *range, gs_log_iter **out);
+/* Next record: returns 1 and fills *rec, 0 at the end, or a negative code.
+ * GS_ECORRUPT names segment and offset in gs_log_iter_errmsg; calling next
+ * again resumes at the next good block, so a reader can report damage and go
+ * on. Never returns bytes that failed their checksum. */
+GS_API int gs_log_iter_next(gs_log_iter *it, gs_record *rec);
+GS_API const char *gs_log_iter_errmsg(const gs_log_iter *it);
+GS_API void gs_log_iter_close(gs_log_iter *it);
+
+/* ----------------------------------------------------- log verify & stat */
+
+/* Called once per bad block (or bad header / index) found by verify. */
+typedef void (*gs_verify_fn)(void *userdata, const char *segment, uint64_t offset, int code,
+                             const char *what);
+
+typedef struct gs_verify_summary {
+    uint64_t segments;
+    uint64_t blocks_ok;
+    uint64_t blocks_bad;
+    uint64_t records_ok;
+    uint64_t bytes_checked;
+} gs_verify_summary;
+
+/* Check every block of every segment (header, checksum, decompression,
+ * record decoding, LSN continuity) and every segment index. Goes on after a
+ * bad block. Returns GS_OK iff everything is good, GS_ECORRUPT otherwise,
+ * or another code if verification itself could not run. cb may be NULL. */
+GS_API int gs_log_verify(gs_store *st, gs_verify_fn cb, void *userdata, gs_verify_summary *out);
+
+typedef struct gs_log_stat {
+    uint64_t segments;
+    uint64_t sealed_segments;
+    uint64_t blocks;
+    uint64_t records;
+    uint64_t first_lsn; /* 0 if empty */
+    uint64_t last_lsn;
+    int64_t min_recv_us; /* 0 if empty */
+    int64_t max_recv_us;
+    uint64_t raw_bytes;        /* sum of the frames' original bytes */
+    uint64_t compressed_bytes; /* sum of block payloads on disk */
+    uint64_t file_bytes;       /* sum of segment file sizes */
+} gs_log_stat;
+
+GS_API int gs_log_stat_get(gs_store *st, gs_log_stat *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GATESTORE_H */
