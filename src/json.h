@@ -52,8 +52,7 @@ void gs_json_destroy(gs_json *p);
  * >= GS_JSON_PADDING the buffer is used in place, else it is copied. Errors:
  * GS_EJSON, GS_EUTF8, GS_ETOODEEP, GS_ETOOBIG, GS_ENOMEM; the message says
  * what simdjson found. */
-int gs_json_parse(gs_json *p, const char *buf, size_t len, size_t cap, gs_jval *root,
-                  gs_err *err);
+int gs_json_parse(gs_json *p, const char *buf, size_t len, size_t cap, gs_jval *root, gs_err *err);
 
 gs_jtype gs_json_type(gs_jval v);
 
