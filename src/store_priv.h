@@ -44,6 +44,12 @@ int gs_store_open_io(const char *path, const gs_options *opts, gs_io *io, gs_sto
 /* applier.c: start/stop the views side of the store. */
 int gs_store_views_start(gs_store *st, gs_err *err);
 int gs_store_views_stop(gs_store *st, gs_err *err);
+/* Park the applier thread (returns once it is parked) / let it go on. A
+ * rebuild runs between the two. */
+int gs_store_views_pause(gs_store *st);
+void gs_store_views_resume(gs_store *st);
+/* Sync the log and bring the views level with it (read-your-writes). */
+int gs_store_views_sync(gs_store *st, gs_err *err);
 /* ingest.c: free the ingest parser. */
 void gs_store_ingest_free(gs_store *st);
 
