@@ -21,8 +21,9 @@
  * Determinism contract: the output is a pure function of the command line.
  * Identical arguments give identical bytes on every platform; no clock, no
  * rand(), no environment and no address is ever consulted. The dispatch
- * frames do not depend on --envelope, --shards or --nondispatch: those only
- * add wrapping or extra non-dispatch lines, so the inner frames stay the same.
+ * frames do not depend on --envelope or --nondispatch: those only add
+ * wrapping or extra non-dispatch lines, so the inner frames stay the same
+ * (--shards shows up in READY's "shard" field and the envelope only).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -493,7 +494,7 @@ static const char *const W_ARTIST[] = {
 };
 
 struct piece {
-    const char *s;
+    char *s; /* owned, already escaped */
     uint32_t n;
 };
 
@@ -607,7 +608,7 @@ static void free_pools(void)
 {
     for (int i = 0; i < P_COUNT; i++) {
         for (uint32_t k = 0; k < POOLS[i].n; k++)
-            free((void *)POOLS[i].p[k].s);
+            free(POOLS[i].p[k].s);
         free(POOLS[i].p);
     }
 }
@@ -1061,7 +1062,15 @@ static uint64_t member_joined_ms(const struct gen *g, const struct guild *gd,
     uint64_t h = hsh(g, m->id, S_JOIN);
     if (born < T_SNAPSHOT_END)
         return born + h % (T_SNAPSHOT_END - born);
-    return born + h % 5000; /* accounts minted during the run join at once */
+    return born; /* accounts minted during the run join the moment they exist */
+}
+
+static bool contains(const uint32_t *v, uint32_t n, uint32_t x)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i] == x)
+            return true;
+    return false;
 }
 
 /* Role ids of a member: 0-4 distinct non-managed roles chosen by hash from
@@ -1084,12 +1093,8 @@ static void put_member_roles(struct gen *g, const struct guild *gd, const struct
     uint32_t picked[4];
     for (uint32_t j = 0; j < k; j++) {
         uint32_t idx = (uint32_t)((h >> (8 + 12 * j)) % avail);
-        for (uint32_t q = 0; q < j; q++) {
-            if (picked[q] == idx) {
-                idx = (idx + 1) % avail;
-                q = (uint32_t)-1; /* restart the duplicate scan */
-            }
-        }
+        while (contains(picked, j, idx)) /* terminates: k <= avail */
+            idx = (idx + 1) % avail;
         picked[j] = idx;
         if (j)
             put_c(o, ',');
