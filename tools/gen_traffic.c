@@ -413,7 +413,7 @@ static const char *const W_FANCY[] = {
 
 /* Strings that exercise escaping: quotes, backslashes, control characters. */
 static const char *const W_TRICKY[] = {
-    "say \"hi\"",  "back\\slash", "tab\there",     "bell\x07ding", "line\nbreak",
+    "say \"hi\"",  "back\\slash", "tab\there",     "bell\ading",   "line\nbreak",
     "unit\x1fsep", "</script>",   "C:\\Users\\me", "\"quoted\\\"", "nul-ish \x01",
 };
 
@@ -1517,7 +1517,7 @@ static void put_thread(struct gen *g, const struct guild *gd, const struct threa
 /* Voice states and presences                                               */
 /* ------------------------------------------------------------------------ */
 
-/* chan_override: 0 = use v->chan, UINT64_MAX = null (a leave). */
+/* Voice state fields for channel `chan`; 0 prints null, i.e. a leave. */
 static void put_voice_body(struct gen *g, const struct voice *v, uint64_t chan)
 {
     struct out *o = &g->o;
@@ -2007,8 +2007,7 @@ static struct member *add_member(struct gen *g, struct guild *gd, uint64_t id)
     return m;
 }
 
-static struct channel *add_channel(struct gen *g, struct guild *gd, uint64_t id, uint8_t type,
-                                   uint64_t parent)
+static struct channel *add_channel(struct guild *gd, uint64_t id, uint8_t type, uint64_t parent)
 {
     struct channel *c = VEC_PUSH(gd->chans);
     c->id = id;
@@ -2016,7 +2015,6 @@ static struct channel *add_channel(struct gen *g, struct guild *gd, uint64_t id,
     c->parent = parent;
     c->pos = (uint16_t)gd->chans.n;
     c->ver = 0;
-    (void)g;
     return c;
 }
 
@@ -2093,10 +2091,10 @@ static void build_channels(struct gen *g, struct guild *gd)
 {
     uint32_t n = g->opt.channels;
     uint32_t ncat = n >= 4 ? (n / 8 ? n / 8 : 1) : 0;
-    struct channel *general = add_channel(g, gd, phase_id(g, 1), CH_TEXT, 0);
+    struct channel *general = add_channel(gd, phase_id(g, 1), CH_TEXT, 0);
     general->pos = 0;
     for (uint32_t i = 0; i < ncat; i++)
-        add_channel(g, gd, phase_id(g, 1), CH_CATEGORY, 0)->pos = (uint16_t)i;
+        add_channel(gd, phase_id(g, 1), CH_CATEGORY, 0)->pos = (uint16_t)i;
     if (ncat)
         gd->chans.v[0].parent = gd->chans.v[1].id;
     for (uint32_t i = 1 + ncat; i < n; i++) {
@@ -2105,7 +2103,7 @@ static void build_channels(struct gen *g, struct guild *gd)
         if (ncat && !rng_pct(&g->rng, 20))
             parent = gd->chans.v[1 + rng_below(&g->rng, ncat)].id;
         uint64_t id = phase_id(g, type == CH_FORUM ? 4 : 1);
-        struct channel *c = add_channel(g, gd, id, type, parent);
+        struct channel *c = add_channel(gd, id, type, parent);
         c->pos = (uint16_t)(i - ncat);
         if (type == CH_FORUM)
             c->tags = id + 1;
@@ -2292,7 +2290,7 @@ static bool ev_channel_create(struct gen *g, struct guild *gd)
     if (type != CH_CATEGORY && cat >= 0 && rng_pct(&g->rng, 80))
         parent = gd->chans.v[cat].id;
     uint64_t id = snow_now(g, type == CH_FORUM ? 4 : 1);
-    struct channel *c = add_channel(g, gd, id, type, parent);
+    struct channel *c = add_channel(gd, id, type, parent);
     if (type == CH_FORUM)
         c->tags = id + 1;
     frame_open(g, EV_CHANNEL_CREATE, gd->id);
@@ -3019,6 +3017,22 @@ static void parse_args(struct opts *op, int argc, char **argv)
     }
 }
 
+/* Memory is O(entities); refuse shapes that could not fit instead of
+ * dying halfway through the output. */
+#define MAX_ENTITIES 100000000ULL
+
+static void check_limits(const struct opts *op)
+{
+    uint64_t per_guild = (uint64_t)op->members + op->channels + op->roles;
+    if ((uint64_t)op->guilds * per_guild > MAX_ENTITIES) {
+        fprintf(stderr,
+                "gatestore-gen: --guilds x (--members + --channels + --roles) must not "
+                "exceed %llu\n",
+                (unsigned long long)MAX_ENTITIES);
+        exit(2);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Main                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -3054,6 +3068,7 @@ int main(int argc, char **argv)
     static struct gen gen;
     struct gen *g = &gen;
     parse_args(&g->opt, argc, argv);
+    check_limits(&g->opt);
     /* A closed pipe must surface as EPIPE from write(), not kill us silently. */
     signal(SIGPIPE, SIG_IGN);
     init_digits();
