@@ -396,14 +396,17 @@ check "--chunked with updates is coherent" quiet validate "$TMP/ch2.ndjson" --ch
 "$GEN" "${SMALL[@]}" --seed 7 --shards 4 >"$TMP/plain4.ndjson"
 check "--envelope output is valid with correct shards" \
     quiet validate "$TMP/env.ndjson" --envelope 4
-python3 -c '
+if python3 -c '
 import json, sys
 inner = [json.dumps(json.loads(l)["frame"], ensure_ascii=False, separators=(",", ":"))
          for l in open(sys.argv[1], encoding="utf-8")]
 plain = [json.dumps(json.loads(l), ensure_ascii=False, separators=(",", ":"))
          for l in open(sys.argv[2], encoding="utf-8")]
-sys.exit(inner != plain)' "$TMP/env.ndjson" "$TMP/plain4.ndjson" &&
-    pass "--envelope wraps the very same frames" || fail "--envelope wraps the very same frames"
+sys.exit(inner != plain)' "$TMP/env.ndjson" "$TMP/plain4.ndjson"; then
+    pass "--envelope wraps the very same frames"
+else
+    fail "--envelope wraps the very same frames"
+fi
 
 "$GEN" "${SMALL[@]}" --seed 7 --no-nondispatch >"$TMP/nd.ndjson"
 check "--no-nondispatch only drops op!=0 frames" \
