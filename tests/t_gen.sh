@@ -7,7 +7,7 @@
 # usage: tests/gen_check.sh path/to/gatestore-gen
 set -euo pipefail
 
-GEN=${1:?usage: $0 path/to/gatestore-gen}
+GEN=${1:-${GS_BIN:?usage: $0 path/to/gatestore-gen (or set GS_BIN)}/gatestore-gen}
 if [[ ! -x "$GEN" ]]; then
     echo "gen_check: $GEN is not an executable" >&2
     exit 2
