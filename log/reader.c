@@ -197,7 +197,9 @@ static int segment_end(gs_log_reader *r, int *done, gs_err *err)
 /* After damage at `off`, find where to resume. */
 static int skip_damage(gs_log_reader *r, uint64_t off, gs_err *err)
 {
-    r->gap_reported = 0;
+    /* The records of the damaged block are missing; that gap is already
+     * reported by this error, so the next good block is not a new one. */
+    r->gap_reported = 1;
     if (r->index_mode) {
         r->ent++;
         return GS_OK;

@@ -2,6 +2,7 @@
 #include "gs_common.h"
 
 #include "support_logtest.h"
+#include "log_int.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -224,4 +225,33 @@ void lt_free_names(char **names, size_t n)
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+}
+
+size_t lt_scan_blocks(const char *dir, const char *segname, lt_block **out, uint64_t *end)
+{
+    uint64_t base;
+    if (!gs_seg_parse_name(segname, &base))
+        abort();
+    gs_seg s;
+    gs_blkbuf b = {0};
+    if (gs_seg_open(gs_io_default(), dir, base, 0, &s, NULL) || s.hdr_rc)
+        abort();
+    size_t n = 0, cap = 16;
+    lt_block *v = malloc(cap * sizeof(*v));
+    uint64_t off = s.data_off;
+    for (;;) {
+        gs_blk_hdr h;
+        const char *what;
+        if (gs_seg_read_block(&s, off, s.size, &b, &h, &what, NULL) != GS_OK)
+            break;
+        if (n == cap)
+            v = realloc(v, (cap *= 2) * sizeof(*v));
+        v[n++] = (lt_block){off, h.first_lsn, GS_BLK_HDR_LEN + h.comp_len, h.count};
+        off += GS_BLK_HDR_LEN + h.comp_len;
+    }
+    *end = off;
+    gs_blkbuf_free(&b);
+    gs_seg_close(&s);
+    *out = v;
+    return n;
 }

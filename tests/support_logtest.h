@@ -41,4 +41,12 @@ void lt_free_names(char **names, size_t n);
 unsigned char *lt_read_file(const char *path, size_t *len);
 void lt_write_file(const char *path, const void *buf, size_t len);
 
+/* The blocks of one segment file as found by a scan from its header:
+ * offsets, first LSNs, counts, total lengths (header + payload). Also the
+ * offset where blocks end (*end). Returns the block count. */
+typedef struct lt_block {
+    uint64_t off, first_lsn, len;
+    uint32_t count;
+} lt_block;
+size_t lt_scan_blocks(const char *dir, const char *segname, lt_block **out, uint64_t *end);
 #endif
