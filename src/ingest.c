@@ -24,7 +24,8 @@ static int ingest_parser(gs_store *st, gs_err *err)
 {
     if (st->parser)
         return GS_OK;
-    return gs_json_create(st->opts.max_frame_bytes, st->opts.max_depth, &st->parser, err);
+    gs_frame_limits lim = {st->opts.max_frame_bytes, st->opts.max_depth};
+    return gs_frame_json_create(&lim, &st->parser, err);
 }
 
 void gs_store_ingest_free(gs_store *st)

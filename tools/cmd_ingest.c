@@ -34,6 +34,7 @@ static const char usage[] =
     "  --max-frame-bytes N  longest accepted line (default 67108864)\n"
     "  --max-depth N        deepest accepted JSON nesting (default 256)\n"
     "  --json               print the summary as one JSON object on stdout\n"
+    "  -q, --quiet          no summary or progress on stderr (rejections are still listed)\n"
     "\n"
     "exit: 0 all lines stored or skipped; 3 some lines rejected (the others are stored);\n"
     "      6 store busy; 7 no store; 8 I/O error or disk full (everything acknowledged\n"
@@ -215,6 +216,9 @@ int cmd_ingest(gs_cli *cli, int argc, char **argv)
             fputs(usage, stdout);
             free(files);
             return GS_EXIT_OK;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            cli->quiet = 1;
+            cli->progress = 0;
         } else if (strcmp(a, "--strict") == 0) {
             io.strict = 1;
         } else if (strcmp(a, "--json") == 0) {
