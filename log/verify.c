@@ -118,8 +118,12 @@ static int verify_blocks(vctx *v, gs_seg *s, int newest, int index_rc, gs_err *e
         report(v, s, limit, GS_ECORRUPT, "sealed segment has no index footer");
     if (s->sealed && index_mismatch)
         report(v, s, s->trailer.index_off, GS_ECORRUPT, "index footer does not match the blocks");
-    if (expect)
-        v->prev_last = expect - 1;
+    /* A damaged block at the end is reported already; do not report the
+     * next segment's start as a second problem. */
+    if (s->sealed)
+        v->prev_last = s->trailer.last_lsn;
+    else
+        v->prev_last = expect ? expect - 1 : 0;
     return GS_OK;
 }
 
@@ -165,7 +169,7 @@ int gs_log_verify_dir(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
                        "segment starts at LSN %" PRIu64 " but the previous one ends at %" PRIu64,
                        s.base, v.prev_last);
         }
-        int irc = s.hdr_rc == GS_OK ? gs_seg_load_index(&s, NULL) : 1;
+        int irc = gs_seg_load_index(&s, NULL);
         if (irc < 0 && irc != GS_ECORRUPT) {
             rc = gs_err_set(err, irc, "cannot read the index of %s", s.path);
             gs_seg_close(&s);
