@@ -22,6 +22,8 @@ typedef struct vctx {
     uint64_t prev_last; /* last LSN of the previous segment (0 = none yet) */
     int have_id;
     uint8_t store_id[16];
+    int version; /* a segment of a newer format was met */
+    char version_msg[GS_ERRMSG_MAX];
 } vctx;
 
 static void report(vctx *v, const gs_seg *s, uint64_t off, int code, const char *fmt, ...)
@@ -154,6 +156,9 @@ int gs_log_verify_dir(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
         if (s.hdr_rc != GS_OK)
             report(&v, &s, 0, s.hdr_rc, "%s", e.msg);
         if (s.hdr_rc == GS_EVERSION) {
+            if (!v.version)
+                snprintf(v.version_msg, sizeof(v.version_msg), "%s", e.msg);
+            v.version = 1;
             gs_seg_close(&s);
             continue;
         }
@@ -186,6 +191,8 @@ int gs_log_verify_dir(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
         *sum = v.sum;
     if (rc)
         return rc;
+    if (v.version)
+        return gs_err_set(err, GS_EVERSION, "%s", v.version_msg);
     if (v.bad)
         return gs_err_set(err, GS_ECORRUPT, "log %s has damage (%" PRIu64 " bad blocks)", dir,
                           v.sum.blocks_bad);
