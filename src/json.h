@@ -37,14 +37,19 @@ typedef enum gs_jtype {
     GS_JBOOL,
     GS_JINT,    /* fits int64_t */
     GS_JUINT,   /* > INT64_MAX, fits uint64_t */
-    GS_JDOUBLE, /* has a fraction or exponent, or is out of 64-bit range */
+    GS_JDOUBLE, /* has a fraction or exponent (integers beyond 64 bits are GS_EJSON) */
     GS_JSTRING,
     GS_JARRAY,
     GS_JOBJECT
 } gs_jtype;
 
-/* max_depth: deepest nesting accepted (GS_ETOODEEP beyond). max_len: the
- * largest document accepted (GS_ETOOBIG beyond). Free with gs_json_destroy. */
+/* max_depth: deepest value accepted (GS_ETOODEEP beyond), counted as
+ * simdjson does: the root value is at depth 1 and a member or element of a
+ * value at depth n is at depth n+1. So `[[]]` and `{"a":1}` are depth 2,
+ * `[[1]]` depth 3; a document of nested containers max_depth deep is accepted
+ * only if the innermost is empty. max_len: the largest document accepted
+ * (GS_ETOOBIG beyond; simdjson caps it below 4 GiB). 0 for either is
+ * GS_EMISUSE. Free with gs_json_destroy. */
 int gs_json_create(size_t max_len, size_t max_depth, gs_json **out, gs_err *err);
 void gs_json_destroy(gs_json *p);
 
@@ -52,8 +57,7 @@ void gs_json_destroy(gs_json *p);
  * >= GS_JSON_PADDING the buffer is used in place, else it is copied. Errors:
  * GS_EJSON, GS_EUTF8, GS_ETOODEEP, GS_ETOOBIG, GS_ENOMEM; the message says
  * what simdjson found. */
-int gs_json_parse(gs_json *p, const char *buf, size_t len, size_t cap, gs_jval *root,
-                  gs_err *err);
+int gs_json_parse(gs_json *p, const char *buf, size_t len, size_t cap, gs_jval *root, gs_err *err);
 
 gs_jtype gs_json_type(gs_jval v);
 
