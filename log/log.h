@@ -25,15 +25,15 @@ typedef struct gs_log gs_log;
 typedef struct gs_log_reader gs_log_reader;
 
 typedef struct gs_log_opts {
-    gs_io *io;                /* NULL = gs_io_default() */
-    int read_only;            /* no recovery writes, appends refused */
-    int durability;           /* gs_durability */
-    uint32_t batch_ms;        /* BATCH: max time between fsyncs */
-    uint64_t batch_bytes;     /* BATCH: max raw bytes pending before fsync */
-    uint64_t segment_bytes;   /* roll once a segment reaches this size */
-    uint32_t block_bytes;     /* cut a block once it holds this many raw bytes */
+    gs_io *io;              /* NULL = gs_io_default() */
+    int read_only;          /* no recovery writes, appends refused */
+    int durability;         /* gs_durability */
+    uint32_t batch_ms;      /* BATCH: max time between fsyncs */
+    uint64_t batch_bytes;   /* BATCH: max raw bytes pending before fsync */
+    uint64_t segment_bytes; /* roll once a segment reaches this size */
+    uint32_t block_bytes;   /* cut a block once it holds this many raw bytes */
     int zstd_level;
-    uint8_t store_id[16];     /* written in every segment header */
+    uint8_t store_id[16]; /* written in every segment header */
 } gs_log_opts;
 
 /* Defaults matching gs_options'. */
@@ -42,9 +42,9 @@ void gs_log_opts_init(gs_log_opts *o);
 /* A record to append. The log copies what it needs before returning. */
 typedef struct gs_log_rec_in {
     int64_t recv_us;
-    int32_t shard;  /* -1 = unknown */
+    int32_t shard; /* -1 = unknown */
     int32_t op;
-    int64_t seq;    /* gateway s, -1 = absent/null */
+    int64_t seq; /* gateway s, -1 = absent/null */
     const char *event;
     size_t event_len;
     const char *raw;
@@ -122,14 +122,18 @@ typedef struct gs_log_verify_sum {
     uint64_t segments, blocks_ok, blocks_bad, records_ok, bytes_checked;
 } gs_log_verify_sum;
 /* GS_OK iff every block is good, else GS_ECORRUPT (after checking all). */
-int gs_log_verify(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
-                  gs_log_verify_sum *sum, gs_err *err);
+int gs_log_verify_dir(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
+                      gs_log_verify_sum *sum, gs_err *err);
 
 typedef struct gs_log_stats {
     uint64_t segments, sealed_segments, blocks, records, first_lsn, last_lsn;
     int64_t min_recv_us, max_recv_us;
     uint64_t raw_bytes, compressed_bytes, file_bytes;
 } gs_log_stats;
-int gs_log_stat(const char *dir, gs_io *io, gs_log_stats *out, gs_err *err);
+int gs_log_stat_dir(const char *dir, gs_io *io, gs_log_stats *out, gs_err *err);
 
 #endif
+/* NOTE FROM THE LEAD: verify and stat are named gs_log_verify_dir and
+ * gs_log_stat_dir because include/gatestore.h already has a public
+ * gs_log_verify() (on a gs_store) and a public type gs_log_stat. Keep these
+ * names. (Delete this note.) */
