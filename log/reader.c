@@ -359,15 +359,21 @@ static int load_block(gs_log_reader *r, gs_err *err)
             r->ent++;
         else
             r->off = off + GS_BLK_HDR_LEN + h.comp_len;
-        r->last_lsn = blk_last;
-        if (blk_last < r->from_lsn || (r->since_us && h.max_us < r->since_us))
+        if (blk_last < r->from_lsn || (r->since_us && h.max_us < r->since_us)) {
+            r->last_lsn = blk_last;
             continue;
+        }
         rc = gs_blk_decode_records(&r->codec, &h, r->b.p + GS_BLK_HDR_LEN, &r->recs, &r->recs_cap,
                                    &what, err);
-        if (rc == GS_ECORRUPT)
+        if (rc == GS_ECORRUPT) {
+            /* Its header cannot be trusted either: keep last_lsn, accept
+             * the gap that follows (it is this error). */
+            r->gap_reported = 1;
             return corrupt(r, off, what, err);
+        }
         if (rc)
             return rc;
+        r->last_lsn = blk_last;
         r->nrec = h.count;
         r->pos = 0;
         return 1;

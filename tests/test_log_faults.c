@@ -214,6 +214,51 @@ static void test_short_write_no_truncate(void **state)
     free(dir);
 }
 
+/* BATCH mode: an fsync failure in the flusher (or in an explicit sync,
+ * whichever comes first) fails the log; appends are refused after it, and a
+ * reopen keeps every record that was reported durable. */
+static void test_batch_fsync_failure(void **state)
+{
+    GS_UNUSED(state);
+    char *dir = lt_tmpdir("fault-batch");
+    fault_io f;
+    fault_io_init(&f, NULL);
+    fault_io_fail(&f, FIO_FSYNC, 2, EIO, 0); /* 1: creating segment 1 */
+    gs_log_opts o;
+    opts_for(&o, &f.io);
+    o.durability = GS_DURABILITY_BATCH;
+    o.segment_bytes = 1 << 20;
+    gs_log *log;
+    gs_err e;
+    assert_int_equal(gs_log_open(dir, &o, &log, &e), GS_OK);
+    size_t tried = 0;
+    int refused = 0;
+    for (size_t i = 0; i < 10; i++) {
+        /* The flusher may hit the failure at any point of this loop. */
+        int r = gs_log_append(log, &recs[i].in, 1, NULL, &e);
+        if (refused)
+            assert_int_equal(r, GS_EFAILED);
+        else if (r == GS_EFAILED)
+            refused = 1;
+        else
+            assert_int_equal(r, GS_OK);
+        if (r == GS_OK)
+            tried = i + 1;
+    }
+    int rc = gs_log_sync(log, &e);
+    assert_true(rc == GS_EIO || rc == GS_EFAILED);
+    assert_non_null(strstr(e.msg, dir));
+    uint64_t durable = gs_log_durable_lsn(log);
+    assert_int_equal(gs_log_append(log, &recs[10].in, 1, NULL, &e), GS_EFAILED);
+    assert_non_null(strstr(e.msg, "cannot fsync"));
+    gs_log_close(log, &e);
+    fault_io_destroy(&f);
+    outcome out = {.acked = (size_t)durable, .tried = tried};
+    check_after(dir, &out);
+    lt_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     for (unsigned i = 0; i < NW; i++)
@@ -221,6 +266,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_call),
         cmocka_unit_test(test_short_write_no_truncate),
+        cmocka_unit_test(test_batch_fsync_failure),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     for (unsigned i = 0; i < NW; i++)
