@@ -121,7 +121,9 @@ typedef void (*gs_log_verify_fn)(void *ud, const char *segment, uint64_t offset,
 typedef struct gs_log_verify_sum {
     uint64_t segments, blocks_ok, blocks_bad, records_ok, bytes_checked;
 } gs_log_verify_sum;
-/* GS_OK iff every block is good, else GS_ECORRUPT (after checking all). */
+/* GS_OK iff every block is good, else GS_ECORRUPT (after checking all), or
+ * GS_EVERSION if a segment has a format this code cannot read (reported
+ * through cb too, and its blocks are not checked). */
 int gs_log_verify_dir(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
                       gs_log_verify_sum *sum, gs_err *err);
 

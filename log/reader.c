@@ -118,11 +118,16 @@ static int enter_segment(gs_log_reader *r, size_t i, gs_err *err)
         return GS_EVERSION;
     }
     if (r->seg.hdr_rc != GS_OK) {
-        /* Still look for blocks in it: they carry their own checksums. */
-        r->resync = 1;
-        r->off = 0;
-        r->ent = 0;
+        /* Still read its blocks: they and the index footer carry their
+         * own checksums. */
         r->positioned = 1;
+        r->ent = 0;
+        r->off = 0;
+        r->resync = 1;
+        if (gs_seg_load_index(&r->seg, NULL) == GS_OK) {
+            r->index_mode = 1;
+            r->resync = 0;
+        }
         if (err)
             *err = e;
         return r->seg.hdr_rc;
@@ -288,24 +293,32 @@ static int load_block(gs_log_reader *r, gs_err *err)
         int rc = gs_seg_read_block(&r->seg, off, end, &r->b, &h, &what, err);
         if (rc < 0 && rc != GS_ECORRUPT)
             return rc;
-        if (rc != GS_OK && !r->index_mode && is_newest(r)) {
-            /* In the newest segment, a bad or short block with nothing valid
-             * after it is a write in progress or a torn tail that recovery
-             * will cut: "not yet written". Unless the segment got sealed or
-             * grew meanwhile: then look again. */
-            int done;
-            int grew = segment_end(r, &done, err);
-            if (grew < 0)
-                return grew;
-            if (grew == 1 || r->index_mode)
-                continue;
+        if (rc != GS_OK && !r->index_mode) {
             if (is_newest(r)) {
-                uint64_t found;
-                int f = gs_seg_find_block(&r->seg, off + 1, r->seg.size, &r->b, &found, err);
-                if (f < 0)
-                    return f;
-                if (f == 0)
+                /* The segment may have grown or been sealed since we looked:
+                 * then look again. */
+                int done;
+                int grew = segment_end(r, &done, err);
+                if (grew < 0)
+                    return grew;
+                if (grew == 1 || r->index_mode)
+                    continue;
+            }
+            uint64_t found;
+            int f = gs_seg_find_block(&r->seg, off + 1, r->seg.size, &r->b, &found, err);
+            if (f < 0)
+                return f;
+            if (f == 0) {
+                /* Nothing valid follows. In the newest segment that is a
+                 * write in progress, or a torn tail that recovery will cut:
+                 * "not yet written". In an older one it is its damaged
+                 * index footer (verify reports it); a block lost there
+                 * shows up as an LSN gap at the next segment. */
+                if (is_newest(r))
                     return 0;
+                r->off = r->seg.size;
+                r->resync = 0;
+                continue;
             }
         }
         if (rc == GS_BLK_SHORT) {

@@ -285,6 +285,22 @@ int gs_log_recover(gs_io *io, const char *dir, const uint8_t store_id[16], gs_re
         gs_seg_list_free(&l);
         return new_segment(io, dir, 1, store_id, out, err);
     }
+    /* Refuse a log that holds a segment of a newer format anywhere: this
+     * code must not extend it (one header read per segment). */
+    for (size_t i = 0; i + 1 < l.n; i++) {
+        gs_seg old;
+        gs_err e;
+        rc = gs_seg_open(io, dir, l.base[i], 0, &old, &e);
+        if (rc == GS_OK && old.hdr_rc == GS_EVERSION)
+            rc = GS_EVERSION;
+        gs_seg_close(&old);
+        if (rc) {
+            if (err)
+                *err = e;
+            gs_seg_list_free(&l);
+            return rc;
+        }
+    }
     gs_seg s;
     gs_blkbuf b = {0};
     rc = gs_seg_open(io, dir, l.base[l.n - 1], 1, &s, err);

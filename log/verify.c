@@ -22,6 +22,8 @@ typedef struct vctx {
     uint64_t prev_last; /* last LSN of the previous segment (0 = none yet) */
     int have_id;
     uint8_t store_id[16];
+    int version; /* a segment of a newer format was met */
+    char version_msg[GS_ERRMSG_MAX];
 } vctx;
 
 static void report(vctx *v, const gs_seg *s, uint64_t off, int code, const char *fmt, ...)
@@ -118,8 +120,12 @@ static int verify_blocks(vctx *v, gs_seg *s, int newest, int index_rc, gs_err *e
         report(v, s, limit, GS_ECORRUPT, "sealed segment has no index footer");
     if (s->sealed && index_mismatch)
         report(v, s, s->trailer.index_off, GS_ECORRUPT, "index footer does not match the blocks");
-    if (expect)
-        v->prev_last = expect - 1;
+    /* A damaged block at the end is reported already; do not report the
+     * next segment's start as a second problem. */
+    if (s->sealed)
+        v->prev_last = s->trailer.last_lsn;
+    else
+        v->prev_last = expect ? expect - 1 : 0;
     return GS_OK;
 }
 
@@ -150,6 +156,9 @@ int gs_log_verify_dir(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
         if (s.hdr_rc != GS_OK)
             report(&v, &s, 0, s.hdr_rc, "%s", e.msg);
         if (s.hdr_rc == GS_EVERSION) {
+            if (!v.version)
+                snprintf(v.version_msg, sizeof(v.version_msg), "%s", e.msg);
+            v.version = 1;
             gs_seg_close(&s);
             continue;
         }
@@ -165,7 +174,7 @@ int gs_log_verify_dir(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
                        "segment starts at LSN %" PRIu64 " but the previous one ends at %" PRIu64,
                        s.base, v.prev_last);
         }
-        int irc = s.hdr_rc == GS_OK ? gs_seg_load_index(&s, NULL) : 1;
+        int irc = gs_seg_load_index(&s, NULL);
         if (irc < 0 && irc != GS_ECORRUPT) {
             rc = gs_err_set(err, irc, "cannot read the index of %s", s.path);
             gs_seg_close(&s);
@@ -182,6 +191,8 @@ int gs_log_verify_dir(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
         *sum = v.sum;
     if (rc)
         return rc;
+    if (v.version)
+        return gs_err_set(err, GS_EVERSION, "%s", v.version_msg);
     if (v.bad)
         return gs_err_set(err, GS_ECORRUPT, "log %s has damage (%" PRIu64 " bad blocks)", dir,
                           v.sum.blocks_bad);
