@@ -131,7 +131,9 @@ GS_API int gs_options_set_block_bytes(gs_options *opts, uint32_t block_bytes);
 GS_API int gs_options_set_compression_level(gs_options *opts, int level);
 /* Largest accepted input line / frame in bytes (default 64 MiB). */
 GS_API int gs_options_set_max_frame_bytes(gs_options *opts, uint64_t max_frame_bytes);
-/* Deepest accepted JSON nesting (default 256). */
+/* Deepest accepted JSON nesting (default 256), counted as the parser does:
+ * the top-level value is depth 1 and each member or element is one deeper,
+ * so `{"d":[1]}` has depth 3. */
 GS_API int gs_options_set_max_depth(gs_options *opts, uint32_t max_depth);
 
 /* ------------------------------------------------------------------ store */
