@@ -321,6 +321,8 @@ static int sync_locked(gs_log *l, uint64_t target, gs_err *err)
             return rc;
         if (l->durable >= target)
             break; /* a roll made it durable */
+        if (l->syncing)
+            continue; /* another leader started while we waited for the slot */
         uint64_t covered = l->written;
         uint64_t pend = l->pending_bytes;
         int fd = l->fd;
