@@ -604,7 +604,7 @@ static int add_locked(gs_log *l, const gs_log_rec_in *r, gs_err *err)
     l->head = lsn;
     if (l->pending_bytes == 0)
         l->pending_since_ns = gs_mono_ns();
-    l->pending_bytes += r->raw_len + r->event_len;
+    l->pending_bytes += r->raw_len + r->event_len + 1; /* +1: empty records count too */
     return cut_locked(l, 0, (size_t)l->o.block_bytes - 1, err);
 }
 
