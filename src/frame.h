@@ -6,12 +6,13 @@
  *
  *   {"received_at":"2022-11-01T18:40:00.123Z","shard":3,"frame":{...}}
  *
- * received_at (optional) is an RFC 3339 timestamp (see timefmt.h) or an
- * integer of unix milliseconds >= 0; shard (optional) is 0..65535; null is
- * the same as absent. Envelope keys other than frame, received_at and shard are
- * ignored. gs_frame_parse validates the line fully (JSON syntax, UTF-8,
- * depth, the frame's field types) and reports where the frame's own bytes
- * are, so the log can keep them verbatim.
+ * A line whose top-level object has a `frame` key is an envelope, whatever
+ * else it holds. received_at (optional) is an RFC 3339 timestamp (see
+ * timefmt.h) or an integer of unix milliseconds >= 0; shard (optional) is
+ * 0..65535; null is the same as absent. Other envelope keys are ignored.
+ * gs_frame_parse validates the line fully (JSON syntax, UTF-8, depth, the
+ * frame's field types) and reports where the frame's own bytes are, so the
+ * log can keep them verbatim.
  */
 #ifndef GS_FRAME_H
 #define GS_FRAME_H

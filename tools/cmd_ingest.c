@@ -137,9 +137,7 @@ static int ingest_fd(gs_cli *cli, gs_store *st, const char *name, int fd,
         } else {
             /* The store itself failed (disk full, I/O error): stop at once.
              * Everything acknowledged before stays in the log. */
-            char where[64];
-            snprintf(where, sizeof(where), "line %" PRIu64, line.lineno);
-            fprintf(stderr, "gatestore ingest: %s:%s: stopping\n", name, where);
+            fprintf(stderr, "gatestore ingest: %s:%" PRIu64 ": stopping\n", name, line.lineno);
             stop = gs_cli_fail(rc, "ingest", gs_store_errmsg(st));
             break;
         }
