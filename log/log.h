@@ -122,7 +122,7 @@ typedef struct gs_log_verify_sum {
     uint64_t segments, blocks_ok, blocks_bad, records_ok, bytes_checked;
 } gs_log_verify_sum;
 /* GS_OK iff every block is good, else GS_ECORRUPT (after checking all). */
-int gs_log_verify(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
+int gs_log_verify_dir(const char *dir, gs_io *io, gs_log_verify_fn cb, void *ud,
                   gs_log_verify_sum *sum, gs_err *err);
 
 typedef struct gs_log_stats {
@@ -130,6 +130,6 @@ typedef struct gs_log_stats {
     int64_t min_recv_us, max_recv_us;
     uint64_t raw_bytes, compressed_bytes, file_bytes;
 } gs_log_stats;
-int gs_log_stat(const char *dir, gs_io *io, gs_log_stats *out, gs_err *err);
+int gs_log_stat_dir(const char *dir, gs_io *io, gs_log_stats *out, gs_err *err);
 
 #endif
