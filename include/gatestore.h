@@ -131,7 +131,9 @@ GS_API int gs_options_set_block_bytes(gs_options *opts, uint32_t block_bytes);
 GS_API int gs_options_set_compression_level(gs_options *opts, int level);
 /* Largest accepted input line / frame in bytes (default 64 MiB). */
 GS_API int gs_options_set_max_frame_bytes(gs_options *opts, uint64_t max_frame_bytes);
-/* Deepest accepted JSON nesting (default 256). */
+/* Deepest accepted JSON nesting (default 256), counted as the parser does:
+ * the top-level value is depth 1 and each member or element is one deeper,
+ * so `{"d":[1]}` has depth 3. */
 GS_API int gs_options_set_max_depth(gs_options *opts, uint32_t max_depth);
 
 /* ------------------------------------------------------------------ store */
@@ -166,12 +168,12 @@ GS_API const char *gs_store_errmsg(const gs_store *st);
 /* What recovery did when this handle opened the store for write. Strings
  * are owned by the store. */
 typedef struct gs_recovery_report {
-    int truncated;              /* 1 if a torn tail was cut */
-    uint64_t bytes_dropped;     /* bytes cut from the newest segment */
-    uint64_t last_good_lsn;     /* highest LSN kept (0 if none) */
-    const char *segment;        /* file name of the segment cut, or "" */
-    uint64_t offset;            /* offset the segment was cut at */
-    const char *quarantine;     /* where the dropped bytes were saved, or "" */
+    int truncated;          /* 1 if a torn tail was cut */
+    uint64_t bytes_dropped; /* bytes cut from the newest segment */
+    uint64_t last_good_lsn; /* highest LSN kept (0 if none) */
+    const char *segment;    /* file name of the segment cut, or "" */
+    uint64_t offset;        /* offset the segment was cut at */
+    const char *quarantine; /* where the dropped bytes were saved, or "" */
 } gs_recovery_report;
 GS_API int gs_store_recovery_report(gs_store *st, gs_recovery_report *out);
 

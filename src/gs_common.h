@@ -28,8 +28,7 @@ typedef struct gs_err {
 } gs_err;
 
 /* Set *e (if non-NULL) to code and a formatted message; returns code. */
-int gs_err_set(gs_err *e, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int gs_err_set(gs_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Like gs_err_set, appending ": strerror(errnum)". */
 int gs_err_errno(gs_err *e, int code, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -39,10 +38,10 @@ int gs_errno_code(int errnum);
 void gs_err_clear(gs_err *e);
 
 /* Monotonic and wall clocks. */
-int64_t gs_now_us(void);      /* wall clock, µs since the Unix epoch */
-uint64_t gs_mono_ns(void);    /* monotonic, ns */
+int64_t gs_now_us(void);   /* wall clock, µs since the Unix epoch */
+uint64_t gs_mono_ns(void); /* monotonic, ns */
 
-#define GS_UNUSED(x) ((void)(x))
+#define GS_UNUSED(x)    ((void)(x))
 #define GS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -134,12 +134,14 @@ extern "C" void gs_json_destroy(gs_json *p)
 /* ----------------------------------------------------------------- parsing */
 
 /* Grow the parser's buffers geometrically (simdjson alone would grow them to
- * exactly each new largest input, reallocating on every new maximum). */
+ * exactly each new largest input, reallocating on every new maximum). The
+ * document's tape still grows to each new maximum inside parse: simdjson has
+ * no public call to size it. */
 static int reserve_capacity(gs_json *p, size_t len, gs_err *err)
 {
     if (len <= p->capacity)
         return GS_OK;
-    size_t want = p->capacity;
+    size_t want = p->capacity < GS_SIMDJSON_MIN_CAPACITY ? GS_SIMDJSON_MIN_CAPACITY : p->capacity;
     while (want < len)
         want = want > p->max_len / 2 ? p->max_len : want * 2;
     simdjson::error_code e = p->parser.allocate(want, p->max_depth);

@@ -1,0 +1,22 @@
+/* options.h - the gs_options struct, shared by store.c and ingest.c. */
+#ifndef GS_OPTIONS_H
+#define GS_OPTIONS_H
+
+#include "gs_common.h"
+
+struct gs_options {
+    int create_if_missing;
+    int read_only;
+    int durability;
+    uint32_t batch_ms;
+    uint64_t batch_bytes;
+    uint64_t segment_bytes;
+    uint32_t block_bytes;
+    int compression_level;
+    uint64_t max_frame_bytes;
+    uint32_t max_depth;
+};
+
+void gs_options_defaults(struct gs_options *o);
+
+#endif

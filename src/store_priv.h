@@ -1,0 +1,56 @@
+/*
+ * store_priv.h - the gs_store struct, shared only by the files that
+ * implement the store: store.c (lifecycle), ingest.c (appends),
+ * applier.c (views upkeep), logapi.c (public log reading).
+ */
+#ifndef GS_STORE_PRIV_H
+#define GS_STORE_PRIV_H
+
+#include "gs_common.h"
+
+#include <pthread.h>
+
+#include "log.h"
+#include "meta.h"
+#include "options.h"
+
+struct gs_json;
+struct gs_applier;
+
+struct gs_store {
+    char *path;
+    char *log_dir;
+    char *views_dir;
+    struct gs_options opts;
+    gs_store_meta meta;
+    gs_io *io;
+    int lock_fd; /* holds the writer flock; -1 when read-only */
+    gs_log *log; /* NULL when read-only */
+    gs_log_recovery recovery;
+
+    pthread_mutex_t err_mu; /* guards errmsg */
+    char errmsg[GS_ERRMSG_MAX];
+
+    pthread_mutex_t ingest_mu; /* guards parser */
+    struct gs_json *parser;
+    int mutexes_init;
+
+    struct gs_applier *applier; /* views upkeep; NULL without views */
+};
+
+/* Open with a given I/O table (tests install fault injection). */
+int gs_store_open_io(const char *path, const gs_options *opts, gs_io *io, gs_store **out);
+
+/* applier.c: start/stop the views side of the store. */
+int gs_store_views_start(gs_store *st, gs_err *err);
+int gs_store_views_stop(gs_store *st, gs_err *err);
+/* Park the applier thread (returns once it is parked) / let it go on. A
+ * rebuild runs between the two. */
+int gs_store_views_pause(gs_store *st);
+void gs_store_views_resume(gs_store *st);
+/* Sync the log and bring the views level with it (read-your-writes). */
+int gs_store_views_sync(gs_store *st, gs_err *err);
+/* ingest.c: free the ingest parser. */
+void gs_store_ingest_free(gs_store *st);
+
+#endif

@@ -1,0 +1,295 @@
+/* test_store.c - the store: create/open, metadata checks, the writer lock,
+ * gs_ingest_line outcomes, reading back through the public iterator, and the
+ * error map. */
+#include "gs_common.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <xxhash.h>
+
+#include "support_tmp.h"
+
+static gs_store *open_store(const char *path, int create, int read_only, int *rc_out)
+{
+    gs_options *o = NULL;
+    assert_int_equal(gs_options_create(&o), GS_OK);
+    gs_options_set_create(o, create);
+    gs_options_set_read_only(o, read_only);
+    gs_store *st = NULL;
+    int rc = gs_store_open(path, o, &st);
+    gs_options_destroy(o);
+    if (rc_out)
+        *rc_out = rc;
+    return st;
+}
+
+static void test_missing_store(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_test_tmpdir(dir, sizeof(dir));
+    char path[300];
+    snprintf(path, sizeof(path), "%s/none", dir);
+    int rc;
+    gs_store *st = open_store(path, 0, 0, &rc);
+    assert_null(st);
+    assert_int_equal(rc, GS_ENOSTORE);
+    assert_non_null(strstr(gs_open_errmsg(), path));
+    st = open_store(path, 0, 1, &rc);
+    assert_int_equal(rc, GS_ENOSTORE);
+    gs_test_rmtree(dir);
+}
+
+static void test_create_reopen_readonly(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_test_tmpdir(dir, sizeof(dir));
+    int rc;
+    gs_store *st = open_store(dir, 1, 0, &rc);
+    assert_int_equal(rc, GS_OK);
+    assert_int_equal(gs_store_head_lsn(st), 0);
+    uint64_t lsn = 0;
+    const char *f1 = "{\"op\":0,\"t\":\"A\",\"s\":1,\"d\":{}}";
+    assert_int_equal(gs_ingest_line(st, f1, strlen(f1), NULL, &lsn), GS_OK);
+    assert_int_equal(lsn, 1);
+    assert_int_equal(gs_store_close(st), GS_OK);
+
+    char meta[300];
+    snprintf(meta, sizeof(meta), "%s/gatestore.meta", dir);
+    struct stat sb;
+    assert_int_equal(stat(meta, &sb), 0);
+
+    st = open_store(dir, 0, 1, &rc);
+    assert_int_equal(rc, GS_OK);
+    assert_int_equal(gs_store_head_lsn(st), 1);
+    assert_int_equal(gs_ingest_line(st, f1, strlen(f1), NULL, &lsn), GS_EREADONLY);
+    assert_int_equal(gs_store_sync(st), GS_EREADONLY);
+    assert_int_equal(gs_store_close(st), GS_OK);
+    gs_test_rmtree(dir);
+}
+
+static void test_second_writer_busy(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_test_tmpdir(dir, sizeof(dir));
+    int rc;
+    gs_store *a = open_store(dir, 1, 0, &rc);
+    assert_int_equal(rc, GS_OK);
+    gs_store *b = open_store(dir, 0, 0, &rc);
+    assert_null(b);
+    assert_int_equal(rc, GS_EBUSY);
+    char want[64];
+    snprintf(want, sizeof(want), "pid %ld", (long)getpid());
+    assert_non_null(strstr(gs_open_errmsg(), want));
+    /* A reader is fine beside the writer. */
+    gs_store *r = open_store(dir, 0, 1, &rc);
+    assert_int_equal(rc, GS_OK);
+    gs_store_close(r);
+    gs_store_close(a);
+    /* Once the writer is gone, the lock is free. */
+    b = open_store(dir, 0, 0, &rc);
+    assert_int_equal(rc, GS_OK);
+    gs_store_close(b);
+    gs_test_rmtree(dir);
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void test_meta_checks(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_test_tmpdir(dir, sizeof(dir));
+    int rc;
+    gs_store *st = open_store(dir, 1, 0, &rc);
+    assert_int_equal(rc, GS_OK);
+    gs_store_close(st);
+    char meta[300];
+    snprintf(meta, sizeof(meta), "%s/gatestore.meta", dir);
+
+    /* A flipped byte: the checksum catches it. */
+    FILE *f = fopen(meta, "rb");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    char saved[4096];
+    memcpy(saved, buf, n);
+    buf[20] ^= 0x01;
+    write_file(meta, buf, n);
+    st = open_store(dir, 0, 0, &rc);
+    assert_null(st);
+    assert_int_equal(rc, GS_ECORRUPT);
+    assert_non_null(strstr(gs_open_errmsg(), "gatestore.meta"));
+
+    /* A newer format with a valid checksum: refused as a version. */
+    char body[512];
+    int m = snprintf(body, sizeof(body),
+                     "gatestore-store 99\nstore_id=00112233445566778899aabbccddeeff\n"
+                     "created_us=1\nlog_format=1\nviews_format=1\n");
+    m += snprintf(body + m, sizeof(body) - (size_t)m, "checksum=%016llx\n",
+                  (unsigned long long)XXH3_64bits(body, (size_t)m));
+    write_file(meta, body, (size_t)m);
+    st = open_store(dir, 0, 1, &rc);
+    assert_int_equal(rc, GS_EVERSION);
+    assert_non_null(strstr(gs_open_errmsg(), "99"));
+
+    /* Not ours at all. */
+    write_file(meta, "hello\n", 6);
+    st = open_store(dir, 0, 1, &rc);
+    assert_int_equal(rc, GS_ENOSTORE);
+
+    /* A log without metadata is never silently re-initialised. */
+    unlink(meta);
+    st = open_store(dir, 1, 0, &rc);
+    assert_null(st);
+    assert_int_equal(rc, GS_ENOSTORE);
+    assert_non_null(strstr(gs_open_errmsg(), "refusing"));
+
+    /* Restored metadata opens again. */
+    write_file(meta, saved, n);
+    st = open_store(dir, 0, 0, &rc);
+    assert_int_equal(rc, GS_OK);
+    gs_store_close(st);
+    gs_test_rmtree(dir);
+}
+
+static void test_ingest_outcomes(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_test_tmpdir(dir, sizeof(dir));
+    int rc;
+    gs_store *st = open_store(dir, 1, 0, &rc);
+    assert_int_equal(rc, GS_OK);
+    struct {
+        const char *line;
+        int want;
+    } cases[] = {
+        {"{\"op\":0,\"t\":\"READY\",\"s\":1,\"d\":{}}\n", GS_OK},
+        {"{\"d\":null,\"op\":0,\"s\":2,\"t\":\"SOME_FUTURE_EVENT\"}", GS_OK},
+        {"{\"op\":0,\"t\":\"RESUMED\"}", GS_OK},
+        {"{\"op\":11}", GS_SKIPPED},
+        {"{\"op\":10,\"d\":{\"heartbeat_interval\":41250}}", GS_SKIPPED},
+        {"{\"op\":0,\"s\":4,\"d\":{}}", GS_EFRAME},
+        {"{\"op\":\"0\",\"t\":\"X\"}", GS_EFRAME},
+        {"{\"op\":0,\"t\":\"X\",\"s\":\"5\"}", GS_EFRAME},
+        {"{\"op\":0,\"t\":\"X\",\"d\":{", GS_EJSON},
+        {"", GS_EJSON},
+        {"{\"op\":0,\"t\":\"\xff\xfe\",\"s\":1}", GS_EUTF8},
+    };
+    uint64_t expect_lsn = 1;
+    for (size_t i = 0; i < GS_ARRAY_LEN(cases); i++) {
+        uint64_t lsn = 0;
+        rc = gs_ingest_line(st, cases[i].line, strlen(cases[i].line), NULL, &lsn);
+        if (rc != cases[i].want)
+            fail_msg("case %zu (%s): got %s, want %s (%s)", i, cases[i].line, gs_errname(rc),
+                     gs_errname(cases[i].want), gs_store_errmsg(st));
+        if (rc == GS_OK)
+            assert_int_equal(lsn, expect_lsn++);
+        else if (rc < 0)
+            assert_true(strlen(gs_store_errmsg(st)) > 0);
+    }
+    assert_int_equal(gs_store_head_lsn(st), 3);
+
+    /* Read back through the public iterator: exact bytes, metadata, ranges. */
+    gs_frame_meta meta = {1667328000000000, 7};
+    const char *f4 = "{\"op\":0,\"t\":\"GUILD_UPDATE\",\"s\":9,\"d\":{\"id\":\"1\"}}";
+    uint64_t lsn = 0;
+    assert_int_equal(gs_ingest_line(st, f4, strlen(f4), &meta, &lsn), GS_OK);
+    assert_int_equal(lsn, 4);
+    gs_log_range range = {2, 4, 0, 0};
+    gs_log_iter *it = NULL;
+    assert_int_equal(gs_log_iter_open(st, &range, &it), GS_OK);
+    gs_record r;
+    assert_int_equal(gs_log_iter_next(it, &r), 1);
+    assert_int_equal(r.lsn, 2);
+    assert_int_equal(r.seq, 2);
+    assert_int_equal(r.event_len, strlen("SOME_FUTURE_EVENT"));
+    assert_memory_equal(r.event, "SOME_FUTURE_EVENT", r.event_len);
+    assert_int_equal(gs_log_iter_next(it, &r), 1);
+    assert_int_equal(r.lsn, 3);
+    assert_int_equal(r.seq, -1);
+    assert_int_equal(gs_log_iter_next(it, &r), 1);
+    assert_int_equal(r.lsn, 4);
+    assert_int_equal(r.recv_us, 1667328000000000);
+    assert_int_equal(r.shard, 7);
+    assert_int_equal(r.raw_len, strlen(f4));
+    assert_memory_equal(r.raw, f4, r.raw_len);
+    assert_int_equal(gs_log_iter_next(it, &r), 0);
+    gs_log_iter_close(it);
+
+    /* The first line's trailing newline is not part of the stored bytes. */
+    range.from_lsn = 1;
+    range.to_lsn = 1;
+    assert_int_equal(gs_log_iter_open(st, &range, &it), GS_OK);
+    assert_int_equal(gs_log_iter_next(it, &r), 1);
+    assert_int_equal(r.raw_len, strlen(cases[0].line) - 1);
+    gs_log_iter_close(it);
+    assert_int_equal(gs_store_close(st), GS_OK);
+    gs_test_rmtree(dir);
+}
+
+static void test_error_map(void **state)
+{
+    (void)state;
+    static const int codes[] = {
+#define GS_T_CODE_(name, value, msg) name,
+        GS_ERROR_MAP(GS_T_CODE_)
+#undef GS_T_CODE_
+    };
+    for (size_t i = 0; i < GS_ARRAY_LEN(codes); i++) {
+        assert_string_not_equal(gs_errname(codes[i]), "GS_UNKNOWN");
+        assert_string_not_equal(gs_errstr(codes[i]), "unknown error code");
+        for (size_t j = i + 1; j < GS_ARRAY_LEN(codes); j++)
+            assert_int_not_equal(codes[i], codes[j]);
+    }
+    assert_string_equal(gs_errname(GS_ECORRUPT), "GS_ECORRUPT");
+    assert_int_equal(GS_ECORRUPT, -6); /* numbers are forever */
+    assert_int_equal(GS_EBUSY, -8);
+    assert_string_equal(gs_errname(-9999), "GS_UNKNOWN");
+    assert_int_equal(gs_version_number(), GS_VERSION_NUMBER);
+}
+
+static void test_options_bounds(void **state)
+{
+    (void)state;
+    gs_options *o = NULL;
+    assert_int_equal(gs_options_create(&o), GS_OK);
+    assert_int_equal(gs_options_set_batch(o, 0, 1), GS_EMISUSE);
+    assert_int_equal(gs_options_set_segment_bytes(o, 100), GS_EMISUSE);
+    assert_int_equal(gs_options_set_max_depth(o, 1), GS_EMISUSE);
+    assert_int_equal(gs_options_set_max_frame_bytes(o, 1ull << 40), GS_EMISUSE);
+    assert_int_equal(gs_options_set_durability(o, (gs_durability)9), GS_EMISUSE);
+    assert_int_equal(gs_options_set_durability(o, GS_DURABILITY_SYNC), GS_OK);
+    gs_options_destroy(o);
+    gs_options_destroy(NULL);
+    assert_int_equal(gs_store_close(NULL), GS_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_missing_store),      cmocka_unit_test(test_create_reopen_readonly),
+        cmocka_unit_test(test_second_writer_busy), cmocka_unit_test(test_meta_checks),
+        cmocka_unit_test(test_ingest_outcomes),    cmocka_unit_test(test_error_map),
+        cmocka_unit_test(test_options_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# demo.sh - the main job: install dependencies, build, ingest the bundled
+# sample capture (the scenario fixture plus a small generated capture) into
+# a local store, and show what is in it.
+# Usage: bash tools/demo.sh [STORE]   (default: ./sample/gatestore.db)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/deps.sh"
+gs_install_deps
+gs_build "$GS_ROOT/build" >/dev/null
+GS=$GS_ROOT/build/gatestore
+store=${1:-$GS_ROOT/sample/gatestore.db}
+rm -rf "$store"
+mkdir -p "$(dirname "$store")"
+capture=$(dirname "$store")/generated.ndjson
+"$GS_ROOT/build/gatestore-gen" --guilds 5 --channels 20 --roles 10 --members 200 --updates 5000 \
+  --seed 7 -o "$capture"
+
+run() { echo; echo "\$ gatestore $*"; "$GS" -C "$store" "$@"; }
+run init
+run ingest "$GS_ROOT/tests/fixtures/gateway/scenario.ndjson" "$capture"
+run log stat
+run log verify
+echo; echo "\$ gatestore log cat --from 1 --to 3 | cut -c1-160"
+"$GS" -C "$store" log cat --from 1 --to 3 | cut -c1-160
