@@ -123,7 +123,6 @@ typedef struct gs_vtx_it {
     rocksdb_readoptions_t *ro;
     uint8_t prefix[24];
     size_t plen;
-    uint8_t upper[24]; /* the read options point at it: lives as long as the iterator */
 } gs_vtx_it;
 int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_it *it);
 /* 1 positioned on a key with the prefix, 0 past the end, <0 error. */
