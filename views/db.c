@@ -84,18 +84,25 @@ static void options_free(gs_views *v)
     v->wo = NULL;
 }
 
+static size_t or_default(size_t x, size_t def)
+{
+    return x ? x : def;
+}
+
 static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
 {
     rocksdb_options_set_block_based_table_factory(o, v->bbto);
     rocksdb_options_set_compression(o, rocksdb_lz4_compression);
-    rocksdb_options_set_write_buffer_size(o, big_cf(cf) ? BIG_CF_WRITE_BUF : SMALL_CF_WRITE_BUF);
+    rocksdb_options_set_write_buffer_size(
+        o, big_cf(cf) ? or_default(v->tuning.big_write_buffer_bytes, BIG_CF_WRITE_BUF)
+                      : or_default(v->tuning.small_write_buffer_bytes, SMALL_CF_WRITE_BUF));
     rocksdb_options_set_max_write_buffer_number(o, 2);
     rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
 }
 
 static int options_create(gs_views *v, gs_err *err)
 {
-    v->cache = rocksdb_cache_create_lru(CACHE_BYTES);
+    v->cache = rocksdb_cache_create_lru(or_default(v->tuning.cache_bytes, CACHE_BYTES));
     v->bbto = rocksdb_block_based_options_create();
     v->dbopts = rocksdb_options_create();
     v->ro = rocksdb_readoptions_create();
@@ -115,7 +122,8 @@ static int options_create(gs_views *v, gs_err *err)
     rocksdb_options_set_create_if_missing(o, 1);
     rocksdb_options_set_create_missing_column_families(o, 1);
     rocksdb_options_set_atomic_flush(o, 1);
-    rocksdb_options_set_db_write_buffer_size(o, DB_WRITE_BUF_BYTES);
+    rocksdb_options_set_db_write_buffer_size(
+        o, or_default(v->tuning.db_write_buffer_bytes, DB_WRITE_BUF_BYTES));
     rocksdb_options_set_max_background_jobs(o, 2);
     rocksdb_options_set_max_open_files(o, 256);
     rocksdb_options_set_info_log_level(o, 3); /* errors only */
@@ -349,10 +357,18 @@ static void views_free(gs_views *v)
 
 int gs_views_open(const char *dir, const gs_views_rules *rules, gs_views **out, gs_err *err)
 {
+    return gs_views_open_tuned(dir, rules, NULL, out, err);
+}
+
+int gs_views_open_tuned(const char *dir, const gs_views_rules *rules, const gs_views_tuning *tuning,
+                        gs_views **out, gs_err *err)
+{
     *out = NULL;
     gs_views *v = views_alloc(dir, err);
     if (!v)
         return GS_ENOMEM;
+    if (tuning)
+        v->tuning = *tuning;
     v->keep = rules ? rules->keep & GS_VIEW_ALL : GS_VIEW_ALL;
     int rc = options_create(v, err);
     if (rc != GS_OK)
@@ -374,6 +390,12 @@ int gs_views_open(const char *dir, const gs_views_rules *rules, gs_views **out, 
                 goto fail;
             } else {
                 rc = check_meta(v, reason, sizeof(reason), err);
+                if (rc == GS_OK)
+                    rc = load_state(v, err);
+                if (rc == GS_ECORRUPT) {
+                    snprintf(reason, sizeof(reason), "views damaged: %.120s", err->msg);
+                    rc = 1;
+                }
                 if (rc < 0)
                     goto fail;
                 wipe = rc == 1;
@@ -393,9 +415,6 @@ int gs_views_open(const char *dir, const gs_views_rules *rules, gs_views **out, 
         if (rc != GS_OK)
             goto fail;
     }
-    rc = load_state(v, err);
-    if (rc != GS_OK)
-        goto fail;
     v->wb = rocksdb_writebatch_wi_create(1 << 20, 1);
     if (!v->wb) {
         rc = gs_err_set(err, GS_ENOMEM, "cannot create views batch");

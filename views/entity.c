@@ -297,13 +297,14 @@ int gs_vent_replace_set(gs_vtx *tx, gs_view_type t, uint64_t guild, gs_jval arr,
             return rc;
     }
     size_t nnew = tx->nids;
-    qsort(tx->ids, nnew, sizeof(*tx->ids), cmp_u64);
+    if (nnew)
+        qsort(tx->ids, nnew, sizeof(*tx->ids), cmp_u64);
     int rc = collect_ids(tx, t, guild); /* appended after the new ids */
     if (rc != GS_OK)
         return rc;
     for (size_t k = nnew; k < tx->nids && rc == GS_OK; k++) {
         uint64_t old = tx->ids[k];
-        if (!bsearch(&old, tx->ids, nnew, sizeof(*tx->ids), cmp_u64))
+        if (!nnew || !bsearch(&old, tx->ids, nnew, sizeof(*tx->ids), cmp_u64))
             rc = gs_vent_delete(tx, t, guild, old);
     }
     gs_json_arr_begin(arr, &ai);

@@ -374,7 +374,9 @@ static int step(gs_vq *q, const uint8_t **key, size_t *klen, const uint8_t **val
                 q->klen = gs_vkey(GS_VIEW_USER, 0, gs_get_be64(ik + 8), q->key);
             } else if (q->mode == Q_INDEX && ik_len == 17) {
                 uint64_t g = gs_get_be64(ik + 9);
-                q->klen = gs_vkey(q->type, g, q->user, q->key);
+                /* A guild is keyed by its own id, the others by guild + user. */
+                q->klen = q->type == GS_VIEW_GUILD ? gs_vkey(q->type, 0, g, q->key)
+                                                   : gs_vkey(q->type, g, q->user, q->key);
             } else {
                 rocksdb_iter_next(q->it);
                 continue;

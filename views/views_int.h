@@ -42,6 +42,7 @@ struct gs_views {
     rocksdb_writeoptions_t *wo; /* WAL off: the log is the truth */
 
     uint32_t keep; /* rules */
+    gs_views_tuning tuning;
     char wiped_reason[256];
     int wiped;
 
