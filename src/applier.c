@@ -31,6 +31,7 @@
 
 struct gs_applier {
     gs_views *views;
+    gs_views_follower *follower; /* the thread's persistent log reader */
     pthread_t thread;
     int thread_started;
     pthread_mutex_t mu;
@@ -74,7 +75,7 @@ static void *applier_main(void *arg)
         pthread_mutex_unlock(&a->mu);
         gs_err err;
         gs_err_clear(&err);
-        int rc = apply_written(st, a->views, written, &err);
+        int rc = gs_views_follower_step(a->follower, written, NULL, &err);
         pthread_mutex_lock(&a->mu);
         if (rc && !a->failed) {
             a->failed = 1;
@@ -100,6 +101,9 @@ static int open_writable(gs_store *st, struct gs_applier *a, gs_err *err)
             return rc;
     }
     rc = apply_written(st, a->views, 0, err);
+    if (rc)
+        return rc;
+    rc = gs_views_follower_open(a->views, st->log_dir, st->io, &a->follower, err);
     if (rc)
         return rc;
     rc = pthread_create(&a->thread, NULL, applier_main, st);
@@ -152,6 +156,7 @@ int gs_store_views_stop(gs_store *st, gs_err *err)
         if (rc == GS_OK)
             rc = apply_written(st, a->views, 0, err);
     }
+    gs_views_follower_close(a->follower);
     gs_err e2;
     int rc2 = gs_views_close(a->views, &e2);
     if (rc2 && rc == GS_OK) {

@@ -111,6 +111,20 @@ int gs_views_wipe(gs_views *v, gs_err *err);
 int gs_views_catch_up(gs_views *v, const char *log_dir, gs_io *io, uint64_t until_lsn,
                       uint64_t *applied, gs_err *err);
 
+/* A follower keeps one log reader open across calls, so following a
+ * growing log costs only the new records (gs_views_catch_up seeks anew each
+ * call). Used by the store's applier thread; serialised with catch-up and
+ * apply on the views' catch-up mutex. Close with gs_views_follower_close
+ * before closing the views. */
+typedef struct gs_views_follower gs_views_follower;
+int gs_views_follower_open(gs_views *v, const char *log_dir, gs_io *io, gs_views_follower **out,
+                           gs_err *err);
+/* Apply what the log has written beyond the watermark (up to until_lsn, 0 =
+ * all readable now). Re-seeks if the watermark moved (rebuild). */
+int gs_views_follower_step(gs_views_follower *f, uint64_t until_lsn, uint64_t *applied,
+                           gs_err *err);
+void gs_views_follower_close(gs_views_follower *f);
+
 /* Fill out (the public gs_views_status; head_lsn and lag are left 0, the
  * store knows the head) from the views' meta data. */
 int gs_views_status_read(gs_views *v, gs_views_status *out, gs_err *err);
