@@ -182,8 +182,14 @@ static int roll_locked(gs_log *l, gs_err *err)
         return fail_locked(l, err, rc);
     }
     /* Every earlier segment was fsynced when it was sealed, so everything
-     * written is durable now. */
+     * written is durable now. A roll only follows a block write, which
+     * empties the block buffer: written == head, nothing is pending. Reset
+     * the BATCH accounting too, or the next append would see stale pending
+     * bytes, not wake the flusher (which sleeps without a deadline once
+     * head == durable) and its records would stay undurable indefinitely. */
     l->durable = l->written;
+    l->pending_bytes = 0;
+    l->pending_since_ns = 0;
     if (l->syncing && l->sync_fd == l->fd)
         l->sync_fd_retired = 1; /* the leader closes it after its fsync */
     else

@@ -190,6 +190,53 @@ static void test_roundtrip_off(void **state)
     roundtrip_mode(GS_DURABILITY_OFF);
 }
 
+/* Regression: a segment roll inside a BATCH append makes everything
+ * durable, and the flusher then sleeps with no deadline. The roll used to
+ * leave the BATCH pending-bytes count as it was, so the next append did not
+ * see "first pending record" and did not wake the flusher: its records
+ * stayed undurable until batch_bytes more arrived (seen as 1 run in ~12 of
+ * test_roundtrip_batch). batch_ms is long enough here that every append
+ * before the roll runs before the flusher's first deadline, which makes the
+ * old failure certain. */
+static void test_batch_roll_wakes_flusher(void **state)
+{
+    GS_UNUSED(state);
+    char *dir = lt_tmpdir("rollwake");
+    gs_log_opts o;
+    opts_for(&o, GS_DURABILITY_BATCH);
+    o.segment_bytes = 4096;
+    o.block_bytes = 64; /* every append writes its block */
+    o.batch_ms = 100;
+    o.batch_bytes = 1u << 30; /* only the timer triggers the flusher */
+    gs_log *log;
+    gs_err e;
+    assert_int_equal(gs_log_open(dir, &o, &log, &e), GS_OK);
+    lt_rec w[200];
+    unsigned n = 0;
+    /* Append until an append rolls (a roll fsyncs: durable catches up). */
+    do {
+        assert_true(n < 199);
+        lt_make(&w[n], n, 4, 200);
+        assert_int_equal(gs_log_append(log, &w[n].in, 1, NULL, &e), GS_OK);
+        n++;
+    } while (gs_log_durable_lsn(log) < n);
+    /* Let the flusher reach its deadline, see head == durable and go to
+     * sleep without one. */
+    usleep(3 * 1000 * o.batch_ms);
+    lt_make(&w[n], n, 4, 200);
+    assert_int_equal(gs_log_append(log, &w[n].in, 1, NULL, &e), GS_OK);
+    n++;
+    /* Only waits (up to 10 s, a deadline far past batch_ms) for the flusher. */
+    for (int k = 0; k < 10000 && gs_log_durable_lsn(log) < n; k++)
+        usleep(1000);
+    assert_int_equal(gs_log_durable_lsn(log), n);
+    assert_int_equal(gs_log_close(log, &e), GS_OK);
+    for (unsigned i = 0; i < n; i++)
+        lt_free(&w[i]);
+    lt_rmrf(dir);
+    free(dir);
+}
+
 /* ---- concurrent appenders ---- */
 
 #define NTHREADS   4
@@ -352,9 +399,13 @@ static void test_bad_calls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_sync), cmocka_unit_test(test_roundtrip_batch),
-        cmocka_unit_test(test_roundtrip_off),  cmocka_unit_test(test_concurrent_sync),
-        cmocka_unit_test(test_follow),         cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_roundtrip_sync),
+        cmocka_unit_test(test_roundtrip_batch),
+        cmocka_unit_test(test_roundtrip_off),
+        cmocka_unit_test(test_concurrent_sync),
+        cmocka_unit_test(test_follow),
+        cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_batch_roll_wakes_flusher),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
