@@ -86,8 +86,9 @@ int gs_log_close(gs_log *log, gs_err *err);
  *    block and fsyncs at least every batch_ms after the first unsynced
  *    append, or as soon as batch_bytes of records are pending. A crash loses
  *    at most that window; gs_log_durable_lsn says what is safe.
- *  - OFF: in memory; a block is written once it holds block_bytes, and
- *    fsync happens only at gs_log_sync, gs_log_close and segment roll.
+ *  - OFF: in memory; a block is written once it holds block_bytes (by the
+ *    flusher thread, which compresses full blocks in BATCH and OFF mode),
+ *    and fsync happens only at gs_log_sync, gs_log_close and segment roll.
  * A failed write or fsync puts the log in the failed state: that call
  * returns the real code (GS_ENOSPC, GS_EIO...) with a message naming the
  * file and offset, and every later append/sync returns GS_EFAILED. fsync

@@ -7,7 +7,15 @@
  * filling the next block meanwhile. Only one thread fsyncs at a time (the
  * leader, `syncing`); others that need durability wait on cv_done and are
  * covered by the leader's fsync if their records were written before it
- * started (group commit). */
+ * started (group commit).
+ *
+ * In BATCH and OFF mode, compression runs beside the appenders: a full
+ * block is handed to the flusher thread (one slot), which compresses it
+ * with mu released and writes it, while appenders fill the next block. A
+ * block is written only after the handed one, so blocks stay in LSN order.
+ * An appender holds the `appending` token while it adds its records, so
+ * the records of one call get consecutive LSNs even when it has to wait
+ * for the slot. */
 #include "gs_common.h"
 
 #include "log_int.h"
@@ -30,6 +38,7 @@ struct gs_log {
     pthread_cond_t cv_flush; /* wakes the flusher */
     pthread_cond_t cv_done;  /* a leader's fsync finished */
     pthread_cond_t cv_head;  /* head advanced (gs_log_wait_head) */
+    pthread_cond_t cv_slot;  /* the hand-off slot or the append token freed */
     pthread_t flusher;
     int flusher_running;
     int closing;
@@ -53,6 +62,16 @@ struct gs_log {
 
     gs_codec codec;
     uint64_t head, written, durable;
+
+    /* BATCH/OFF pipeline: a full block handed to the flusher */
+    int pipeline;
+    int appending;   /* an appender is adding its records */
+    int handed;      /* hbuf holds a block not yet written */
+    int compressing; /* the flusher compresses hbuf with mu released */
+    uint8_t *hbuf;
+    size_t hlen, hcap;
+    gs_blk_hdr hh;
+    gs_codec fcodec; /* the flusher's own zstd context */
 
     /* BATCH bookkeeping: raw bytes appended since the last fsync */
     uint64_t pending_bytes;
@@ -92,6 +111,7 @@ static int fail_locked(gs_log *l, gs_err *err, int code)
     }
     pthread_cond_broadcast(&l->cv_done);
     pthread_cond_broadcast(&l->cv_flush);
+    pthread_cond_broadcast(&l->cv_slot);
     return code;
 }
 
@@ -120,48 +140,129 @@ static int idx_push(gs_log *l, const gs_idx_entry *e, gs_err *err)
 
 static int roll_locked(gs_log *l, gs_err *err);
 
-/* Compress and write the block being filled, then roll if the segment is
- * full. On a failed write the file is cut back to the last good block so it
- * stays clean; if that fails too, recovery cuts it on the next open. */
-static int write_block_locked(gs_log *l, gs_err *err)
+/* Write an encoded block at the end of the active segment, then roll if
+ * the segment is full. On a failed write the file is cut back to the last
+ * good block so it stays clean; if that fails too, recovery cuts it on the
+ * next open. */
+static int commit_block_locked(gs_log *l, const gs_blk_hdr *h, const uint8_t *blk, size_t blk_len,
+                               gs_err *err)
 {
-    if (l->blk_count == 0)
-        return GS_OK;
+    int r = gs_io_write_all(l->io, l->fd, blk, blk_len, l->off);
+    if (r < 0) {
+        int rc = gs_err_errno(err, gs_errno_code(-r), -r, "cannot write %s at offset %" PRIu64,
+                              l->seg_path, l->off);
+        l->io->ftruncate(l->io, l->fd, l->off);
+        return fail_locked(l, err, rc);
+    }
+    gs_idx_entry e = {.off = l->off,
+                      .first_lsn = h->first_lsn,
+                      .min_us = h->min_us,
+                      .max_us = h->max_us,
+                      .count = h->count,
+                      .frame_bytes = h->frame_bytes,
+                      .comp_len = h->comp_len,
+                      .raw_len = h->raw_len};
+    int rc = idx_push(l, &e, err);
+    if (rc)
+        return fail_locked(l, err, rc);
+    l->off += blk_len;
+    l->written = h->first_lsn + h->count - 1;
+    if (l->off >= l->o.segment_bytes)
+        return roll_locked(l, err);
+    return GS_OK;
+}
+
+/* Write the handed-over block, if any, compressing it here unless the
+ * flusher already is (then wait for it). Keeps blocks in LSN order. */
+static int drain_handed_locked(gs_log *l, gs_err *err)
+{
+    while (l->handed) {
+        if (l->compressing) {
+            pthread_cond_wait(&l->cv_slot, &l->mu);
+            continue;
+        }
+        if (l->failed)
+            return refuse_failed(l, err);
+        gs_blk_hdr h = l->hh;
+        const uint8_t *blk;
+        size_t blk_len;
+        int rc = gs_codec_encode(&l->codec, &h, l->hbuf, l->hlen, &blk, &blk_len, err);
+        rc = rc ? fail_locked(l, err, rc) : commit_block_locked(l, &h, blk, blk_len, err);
+        l->handed = 0;
+        pthread_cond_broadcast(&l->cv_slot);
+        return rc;
+    }
+    return GS_OK;
+}
+
+static void reset_block(gs_log *l)
+{
+    l->len = 0;
+    l->blk_count = 0;
+    l->blk_frames = 0;
+}
+
+static gs_blk_hdr block_fields(const gs_log *l)
+{
     gs_blk_hdr h = {.count = l->blk_count,
                     .frame_bytes = (uint32_t)l->blk_frames,
                     .first_lsn = l->blk_first,
                     .min_us = l->blk_min,
                     .max_us = l->blk_max};
+    return h;
+}
+
+/* Compress and write the block being filled (after any handed one). */
+static int write_block_locked(gs_log *l, gs_err *err)
+{
+    int rc = drain_handed_locked(l, err);
+    if (rc)
+        return rc;
+    if (l->blk_count == 0)
+        return GS_OK;
+    gs_blk_hdr h = block_fields(l);
     const uint8_t *blk;
     size_t blk_len;
-    int rc = gs_codec_encode(&l->codec, &h, l->buf, l->len, &blk, &blk_len, err);
+    rc = gs_codec_encode(&l->codec, &h, l->buf, l->len, &blk, &blk_len, err);
     if (rc)
         return fail_locked(l, err, rc);
-    int r = gs_io_write_all(l->io, l->fd, blk, blk_len, l->off);
-    if (r < 0) {
-        rc = gs_err_errno(err, gs_errno_code(-r), -r, "cannot write %s at offset %" PRIu64,
-                          l->seg_path, l->off);
-        l->io->ftruncate(l->io, l->fd, l->off);
-        return fail_locked(l, err, rc);
+    reset_block(l);
+    return commit_block_locked(l, &h, blk, blk_len, err);
+}
+
+/* Cut the block being filled while it is not empty and len + need > limit:
+ * write it (SYNC), or hand it to the flusher, waiting for the slot. */
+static int cut_locked(gs_log *l, size_t need, size_t limit, gs_err *err)
+{
+    while (l->blk_count > 0 && l->len + need > limit) {
+        if (!l->pipeline)
+            return write_block_locked(l, err);
+        if (l->failed)
+            return refuse_failed(l, err);
+        if (!l->handed) {
+            uint8_t *b = l->hbuf;
+            size_t cap = l->hcap;
+            l->hbuf = l->buf;
+            l->hcap = l->cap;
+            l->hlen = l->len;
+            l->hh = block_fields(l);
+            l->buf = b;
+            l->cap = cap;
+            reset_block(l);
+            l->handed = 1;
+            pthread_cond_signal(&l->cv_flush);
+            return GS_OK;
+        }
+        if (!l->compressing) {
+            /* The flusher has not picked it up (busy in an fsync, or not
+             * scheduled yet): compress it here rather than wait. */
+            int rc = drain_handed_locked(l, err);
+            if (rc)
+                return rc;
+            continue;
+        }
+        pthread_cond_wait(&l->cv_slot, &l->mu);
     }
-    gs_idx_entry e = {.off = l->off,
-                      .first_lsn = h.first_lsn,
-                      .min_us = h.min_us,
-                      .max_us = h.max_us,
-                      .count = h.count,
-                      .frame_bytes = h.frame_bytes,
-                      .comp_len = h.comp_len,
-                      .raw_len = h.raw_len};
-    rc = idx_push(l, &e, err);
-    if (rc)
-        return fail_locked(l, err, rc);
-    l->off += blk_len;
-    l->written = h.first_lsn + h.count - 1;
-    l->len = 0;
-    l->blk_count = 0;
-    l->blk_frames = 0;
-    if (l->off >= l->o.segment_bytes)
-        return roll_locked(l, err);
     return GS_OK;
 }
 
@@ -182,14 +283,14 @@ static int roll_locked(gs_log *l, gs_err *err)
         return fail_locked(l, err, rc);
     }
     /* Every earlier segment was fsynced when it was sealed, so everything
-     * written is durable now. A roll only follows a block write, which
-     * empties the block buffer: written == head, nothing is pending. Reset
-     * the BATCH accounting too, or the next append would see stale pending
-     * bytes, not wake the flusher (which sleeps without a deadline once
-     * head == durable) and its records would stay undurable indefinitely. */
+     * written is durable now. If nothing is buffered either, nothing is
+     * pending: reset the BATCH accounting so the next append counts as the
+     * first pending one (see gs_log_append). */
     l->durable = l->written;
-    l->pending_bytes = 0;
-    l->pending_since_ns = 0;
+    if (l->written == l->head) {
+        l->pending_bytes = 0;
+        l->pending_since_ns = 0;
+    }
     if (l->syncing && l->sync_fd == l->fd)
         l->sync_fd_retired = 1; /* the leader closes it after its fsync */
     else
@@ -226,6 +327,8 @@ static int sync_locked(gs_log *l, uint64_t target, gs_err *err)
             return rc;
         if (l->durable >= target)
             break; /* a roll made it durable */
+        if (l->syncing)
+            continue; /* another leader started while we waited for the slot */
         uint64_t covered = l->written;
         uint64_t pend = l->pending_bytes;
         int fd = l->fd;
@@ -264,7 +367,26 @@ static void *flusher_main(void *arg)
     gs_log *l = arg;
     pthread_mutex_lock(&l->mu);
     while (!l->closing) {
-        if (l->failed || l->head == l->durable) {
+        if (l->handed && !l->compressing && !l->failed) {
+            /* Compress with mu released; appenders fill the next block. */
+            l->compressing = 1;
+            gs_blk_hdr h = l->hh;
+            const uint8_t *blk;
+            size_t blk_len;
+            gs_err e;
+            pthread_mutex_unlock(&l->mu);
+            int rc = gs_codec_encode(&l->fcodec, &h, l->hbuf, l->hlen, &blk, &blk_len, &e);
+            pthread_mutex_lock(&l->mu);
+            l->compressing = 0;
+            if (rc)
+                fail_locked(l, &e, rc);
+            else if (!l->failed)
+                commit_block_locked(l, &h, blk, blk_len, &e);
+            l->handed = 0;
+            pthread_cond_broadcast(&l->cv_slot);
+            continue;
+        }
+        if (l->o.durability != GS_DURABILITY_BATCH || l->failed || l->head == l->durable) {
             pthread_cond_wait(&l->cv_flush, &l->mu);
             continue;
         }
@@ -313,12 +435,15 @@ static void log_free(gs_log *l)
     if (l->fd >= 0)
         l->io->close(l->io, l->fd);
     gs_codec_free(&l->codec);
+    gs_codec_free(&l->fcodec);
     free(l->idx);
     free(l->buf);
+    free(l->hbuf);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv_flush);
     pthread_cond_destroy(&l->cv_done);
     pthread_cond_destroy(&l->cv_head);
+    pthread_cond_destroy(&l->cv_slot);
     free(l);
 }
 
@@ -348,6 +473,7 @@ int gs_log_open(const char *dir, const gs_log_opts *o, gs_log **out, gs_err *err
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&l->cv_done, NULL);
     pthread_cond_init(&l->cv_head, NULL);
+    pthread_cond_init(&l->cv_slot, NULL);
     if (strlen(dir) >= sizeof(l->dir) - GS_SEG_NAME_MAX - 16) {
         log_free(l);
         return gs_err_set(err, GS_EMISUSE, "path too long: %s", dir);
@@ -395,12 +521,19 @@ int gs_log_open(const char *dir, const gs_log_opts *o, gs_log **out, gs_err *err
     gs_seg_name(rv.base, name);
     gs_path_join(l->seg_path, sizeof(l->seg_path), dir, name, NULL);
 
-    if (o->durability == GS_DURABILITY_BATCH) {
+    if (o->durability != GS_DURABILITY_SYNC) {
+        /* BATCH: timed fsyncs; BATCH and OFF: compression of full blocks. */
+        rc = gs_codec_init(&l->fcodec, o->zstd_level, err);
+        if (rc) {
+            log_free(l);
+            return rc;
+        }
         if (pthread_create(&l->flusher, NULL, flusher_main, l) != 0) {
             log_free(l);
             return gs_err_set(err, GS_ENOMEM, "cannot start the flusher thread");
         }
         l->flusher_running = 1;
+        l->pipeline = 1;
     }
     *out = l;
     return GS_OK;
@@ -455,12 +588,10 @@ static int reserve_buf(gs_log *l, size_t need, gs_err *err)
 static int add_locked(gs_log *l, const gs_log_rec_in *r, gs_err *err)
 {
     size_t bound = gs_rec_bound(r);
-    if (l->len > 0 && l->len + bound > GS_BLK_MAX_RAW) {
-        int rc = write_block_locked(l, err);
-        if (rc)
-            return rc;
-    }
-    int rc = reserve_buf(l, l->len + bound, err);
+    int rc = cut_locked(l, bound, GS_BLK_MAX_RAW, err);
+    if (rc)
+        return rc;
+    rc = reserve_buf(l, l->len + bound, err);
     if (rc)
         return rc;
     uint64_t lsn = l->head + 1;
@@ -479,10 +610,8 @@ static int add_locked(gs_log *l, const gs_log_rec_in *r, gs_err *err)
     l->head = lsn;
     if (l->pending_bytes == 0)
         l->pending_since_ns = gs_mono_ns();
-    l->pending_bytes += r->raw_len + r->event_len;
-    if (l->len >= l->o.block_bytes)
-        return write_block_locked(l, err);
-    return GS_OK;
+    l->pending_bytes += r->raw_len + r->event_len + 1; /* +1: empty records count too */
+    return cut_locked(l, 0, (size_t)l->o.block_bytes - 1, err);
 }
 
 int gs_log_append(gs_log *l, const gs_log_rec_in *recs, size_t n, uint64_t *first_lsn, gs_err *err)
@@ -507,16 +636,35 @@ int gs_log_append(gs_log *l, const gs_log_rec_in *recs, size_t n, uint64_t *firs
         pthread_mutex_unlock(&l->mu);
         return rc;
     }
+    /* The token keeps other appenders out while this one waits for the
+     * hand-off slot, so its records get consecutive LSNs. */
+    while (l->appending && !l->failed)
+        pthread_cond_wait(&l->cv_slot, &l->mu);
+    if (l->failed) {
+        int rc = refuse_failed(l, err);
+        pthread_mutex_unlock(&l->mu);
+        return rc;
+    }
+    l->appending = 1;
     uint64_t first = l->head + 1;
     uint64_t before = l->pending_bytes;
+    /* The flusher sleeps without a deadline once head == durable. Wake it
+     * whenever that held, not only when nothing was pending: a roll makes
+     * everything durable without clearing the pending count when blocks
+     * are still buffered, and an append that did not wake the flusher then
+     * stayed undurable until batch_bytes more arrived. */
+    int flusher_idle = l->head == l->durable;
     int rc = GS_OK;
     for (size_t i = 0; i < n && rc == GS_OK; i++)
         rc = add_locked(l, &recs[i], err);
+    l->appending = 0;
+    pthread_cond_broadcast(&l->cv_slot);
     if (rc == GS_OK) {
         if (l->o.durability == GS_DURABILITY_SYNC) {
             rc = sync_locked(l, l->head, err);
         } else if (l->o.durability == GS_DURABILITY_BATCH) {
-            if (before == 0 || (before < l->o.batch_bytes && l->pending_bytes >= l->o.batch_bytes))
+            if (before == 0 || flusher_idle ||
+                (before < l->o.batch_bytes && l->pending_bytes >= l->o.batch_bytes))
                 pthread_cond_signal(&l->cv_flush);
         }
     }

@@ -190,14 +190,13 @@ static void test_roundtrip_off(void **state)
     roundtrip_mode(GS_DURABILITY_OFF);
 }
 
-/* Regression: a segment roll inside a BATCH append makes everything
- * durable, and the flusher then sleeps with no deadline. The roll used to
- * leave the BATCH pending-bytes count as it was, so the next append did not
- * see "first pending record" and did not wake the flusher: its records
- * stayed undurable until batch_bytes more arrived (seen as 1 run in ~12 of
- * test_roundtrip_batch). batch_ms is long enough here that every append
- * before the roll runs before the flusher's first deadline, which makes the
- * old failure certain. */
+/* Regression: a segment roll makes everything written durable, and the
+ * flusher then sleeps without a deadline (head == durable). The roll left
+ * the BATCH pending-bytes count as it was, so the next append did not look
+ * like the first pending one and did not wake the flusher: its records
+ * stayed undurable until batch_bytes more arrived (1 run in ~12 of
+ * test_roundtrip_batch). Here big records each fill a block (the flusher
+ * writes it and rolls), then one small record stays in the block buffer. */
 static void test_batch_roll_wakes_flusher(void **state)
 {
     GS_UNUSED(state);
@@ -205,28 +204,32 @@ static void test_batch_roll_wakes_flusher(void **state)
     gs_log_opts o;
     opts_for(&o, GS_DURABILITY_BATCH);
     o.segment_bytes = 4096;
-    o.block_bytes = 64; /* every append writes its block */
-    o.batch_ms = 100;
-    o.batch_bytes = 1u << 30; /* only the timer triggers the flusher */
+    o.block_bytes = 1024;
+    o.batch_ms = 200;
+    o.batch_bytes = 1u << 30; /* only the timer or a wake-up flushes */
     gs_log *log;
     gs_err e;
     assert_int_equal(gs_log_open(dir, &o, &log, &e), GS_OK);
-    lt_rec w[200];
+    lt_rec w[64];
     unsigned n = 0;
-    /* Append until an append rolls (a roll fsyncs: durable catches up). */
-    do {
-        assert_true(n < 199);
-        lt_make(&w[n], n, 4, 200);
+    /* Append full blocks until one of them rolls the segment. */
+    for (;;) {
+        assert_true(n < 60);
+        lt_make(&w[n], n, 4, 2000);
         assert_int_equal(gs_log_append(log, &w[n].in, 1, NULL, &e), GS_OK);
         n++;
-    } while (gs_log_durable_lsn(log) < n);
-    /* Let the flusher reach its deadline, see head == durable and go to
-     * sleep without one. */
-    usleep(3 * 1000 * o.batch_ms);
-    lt_make(&w[n], n, 4, 200);
+        /* Waits (bounded, no deadline asserted) for the block to be written. */
+        for (int k = 0; k < 10000 && gs_log_written_lsn(log) < n; k++)
+            usleep(1000);
+        assert_int_equal(gs_log_written_lsn(log), n);
+        if (gs_log_durable_lsn(log) == n)
+            break;
+    }
+    usleep(50 * 1000); /* let the flusher go back to sleep */
+    lt_make(&w[n], n, 4, 100);
     assert_int_equal(gs_log_append(log, &w[n].in, 1, NULL, &e), GS_OK);
     n++;
-    /* Only waits (up to 10 s, a deadline far past batch_ms) for the flusher. */
+    /* Only waits (up to 10 s, far past batch_ms) for the flusher. */
     for (int k = 0; k < 10000 && gs_log_durable_lsn(log) < n; k++)
         usleep(1000);
     assert_int_equal(gs_log_durable_lsn(log), n);
@@ -322,6 +325,101 @@ static void test_concurrent_sync(void **state)
     free(dir);
 }
 
+/* BATCH and OFF: 4 threads appending groups of 5 records through the
+ * compression hand-off; each call's records get consecutive LSNs. */
+#define GROUP 5
+typedef struct gworker {
+    gs_log *log;
+    int id;
+    uint64_t first[PER_THREAD / GROUP];
+    lt_rec rec[PER_THREAD];
+    int rc;
+} gworker;
+
+static void *gwork(void *arg)
+{
+    gworker *wk = arg;
+    for (int i = 0; i < PER_THREAD; i++)
+        lt_make(&wk->rec[i], (unsigned)i, (unsigned)wk->id + 20, 0);
+    for (int g = 0; g < PER_THREAD / GROUP; g++) {
+        gs_log_rec_in in[GROUP];
+        for (int j = 0; j < GROUP; j++)
+            in[j] = wk->rec[g * GROUP + j].in;
+        gs_err e;
+        int rc = gs_log_append(wk->log, in, GROUP, &wk->first[g], &e);
+        if (rc) {
+            wk->rc = rc;
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void concurrent_groups(int durability)
+{
+    char *dir = lt_tmpdir("concg");
+    gs_log_opts o;
+    opts_for(&o, durability);
+    o.block_bytes = 1024; /* many hand-offs */
+    gs_log *log;
+    gs_err e;
+    assert_int_equal(gs_log_open(dir, &o, &log, &e), GS_OK);
+    static gworker wk[NTHREADS];
+    pthread_t th[NTHREADS];
+    for (int t = 0; t < NTHREADS; t++) {
+        memset(&wk[t], 0, sizeof(wk[t]));
+        wk[t].log = log;
+        wk[t].id = t;
+        pthread_create(&th[t], NULL, gwork, &wk[t]);
+    }
+    for (int t = 0; t < NTHREADS; t++)
+        pthread_join(th[t], NULL);
+    assert_int_equal(gs_log_close(log, &e), GS_OK);
+    uint64_t total = NTHREADS * PER_THREAD;
+    const gs_log_rec_in **by_lsn = calloc(total + 1, sizeof(*by_lsn));
+    for (int t = 0; t < NTHREADS; t++) {
+        assert_int_equal(wk[t].rc, 0);
+        for (int g = 0; g < PER_THREAD / GROUP; g++)
+            for (int j = 0; j < GROUP; j++) {
+                uint64_t l = wk[t].first[g] + (uint64_t)j;
+                assert_true(l >= 1 && l <= total);
+                assert_null(by_lsn[l]);
+                by_lsn[l] = &wk[t].rec[g * GROUP + j].in;
+            }
+    }
+    gs_log_reader *r;
+    assert_int_equal(gs_log_reader_open(dir, NULL, 1, 0, &r, &e), GS_OK);
+    gs_log_rec rec;
+    uint64_t next = 1;
+    int rc;
+    while ((rc = gs_log_reader_next(r, &rec, &e)) == 1) {
+        assert_int_equal(rec.lsn, next);
+        assert_true(lt_same(&rec, by_lsn[next]));
+        next++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(next, total + 1);
+    gs_log_reader_close(r);
+    free(by_lsn);
+    for (int t = 0; t < NTHREADS; t++)
+        for (int i = 0; i < PER_THREAD; i++)
+            lt_free(&wk[t].rec[i]);
+    lt_rmrf(dir);
+    free(dir);
+}
+
+static void test_concurrent_groups_batch(void **state)
+{
+    GS_UNUSED(state);
+    concurrent_groups(GS_DURABILITY_BATCH);
+}
+
+static void test_concurrent_groups_off(void **state)
+{
+    GS_UNUSED(state);
+    concurrent_groups(GS_DURABILITY_OFF);
+}
+
 /* A reader follows a writer: records appended after it reached the end,
  * including into new segments, show up on later next() calls. */
 static void test_follow(void **state)
@@ -403,6 +501,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_batch),
         cmocka_unit_test(test_roundtrip_off),
         cmocka_unit_test(test_concurrent_sync),
+        cmocka_unit_test(test_concurrent_groups_batch),
+        cmocka_unit_test(test_concurrent_groups_off),
         cmocka_unit_test(test_follow),
         cmocka_unit_test(test_bad_calls),
         cmocka_unit_test(test_batch_roll_wakes_flusher),
