@@ -447,6 +447,27 @@ static void log_free(gs_log *l)
     free(l);
 }
 
+/* fsync the directory that holds `path` ("." if it has no slash). */
+static int fsync_parent(gs_io *io, const char *path, gs_err *err)
+{
+    char parent[GS_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (slash && n == 0)
+        n = 1; /* "/x": the parent is "/" */
+    if (n >= sizeof(parent))
+        return gs_err_set(err, GS_EMISUSE, "path too long: %s", path);
+    if (slash)
+        memcpy(parent, path, n);
+    else
+        parent[n++] = '.';
+    parent[n] = '\0';
+    int r = io->fsync_dir(io, parent);
+    if (r < 0)
+        return gs_err_errno(err, gs_errno_code(-r), -r, "cannot fsync directory %s", parent);
+    return GS_OK;
+}
+
 int gs_log_open(const char *dir, const gs_log_opts *o, gs_log **out, gs_err *err)
 {
     *out = NULL;
@@ -500,6 +521,16 @@ int gs_log_open(const char *dir, const gs_log_opts *o, gs_log **out, gs_err *err
     if (r < 0 && r != -EEXIST) {
         log_free(l);
         return gs_err_errno(err, gs_errno_code(-r), -r, "cannot create %s", dir);
+    }
+    if (r == 0) {
+        /* A new directory's own entry is durable only once its parent is
+         * fsynced; without this a power cut could take the whole log,
+         * acknowledged records included. */
+        rc = fsync_parent(l->io, dir, err);
+        if (rc) {
+            log_free(l);
+            return rc;
+        }
     }
     gs_recovered rv = {.fd = -1};
     rc = gs_log_recover(l->io, dir, o->store_id, &rv, &l->rec, err);
