@@ -283,8 +283,14 @@ static int roll_locked(gs_log *l, gs_err *err)
         return fail_locked(l, err, rc);
     }
     /* Every earlier segment was fsynced when it was sealed, so everything
-     * written is durable now. */
+     * written is durable now. If nothing is buffered either, nothing is
+     * pending: reset the BATCH accounting so the next append counts as the
+     * first pending one (see gs_log_append). */
     l->durable = l->written;
+    if (l->written == l->head) {
+        l->pending_bytes = 0;
+        l->pending_since_ns = 0;
+    }
     if (l->syncing && l->sync_fd == l->fd)
         l->sync_fd_retired = 1; /* the leader closes it after its fsync */
     else
@@ -441,6 +447,27 @@ static void log_free(gs_log *l)
     free(l);
 }
 
+/* fsync the directory that holds `path` ("." if it has no slash). */
+static int fsync_parent(gs_io *io, const char *path, gs_err *err)
+{
+    char parent[GS_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (slash && n == 0)
+        n = 1; /* "/x": the parent is "/" */
+    if (n >= sizeof(parent))
+        return gs_err_set(err, GS_EMISUSE, "path too long: %s", path);
+    if (slash)
+        memcpy(parent, path, n);
+    else
+        parent[n++] = '.';
+    parent[n] = '\0';
+    int r = io->fsync_dir(io, parent);
+    if (r < 0)
+        return gs_err_errno(err, gs_errno_code(-r), -r, "cannot fsync directory %s", parent);
+    return GS_OK;
+}
+
 int gs_log_open(const char *dir, const gs_log_opts *o, gs_log **out, gs_err *err)
 {
     *out = NULL;
@@ -494,6 +521,16 @@ int gs_log_open(const char *dir, const gs_log_opts *o, gs_log **out, gs_err *err
     if (r < 0 && r != -EEXIST) {
         log_free(l);
         return gs_err_errno(err, gs_errno_code(-r), -r, "cannot create %s", dir);
+    }
+    if (r == 0) {
+        /* A new directory's own entry is durable only once its parent is
+         * fsynced; without this a power cut could take the whole log,
+         * acknowledged records included. */
+        rc = fsync_parent(l->io, dir, err);
+        if (rc) {
+            log_free(l);
+            return rc;
+        }
     }
     gs_recovered rv = {.fd = -1};
     rc = gs_log_recover(l->io, dir, o->store_id, &rv, &l->rec, err);
@@ -642,6 +679,12 @@ int gs_log_append(gs_log *l, const gs_log_rec_in *recs, size_t n, uint64_t *firs
     l->appending = 1;
     uint64_t first = l->head + 1;
     uint64_t before = l->pending_bytes;
+    /* The flusher sleeps without a deadline once head == durable. Wake it
+     * whenever that held, not only when nothing was pending: a roll makes
+     * everything durable without clearing the pending count when blocks
+     * are still buffered, and an append that did not wake the flusher then
+     * stayed undurable until batch_bytes more arrived. */
+    int flusher_idle = l->head == l->durable;
     int rc = GS_OK;
     for (size_t i = 0; i < n && rc == GS_OK; i++)
         rc = add_locked(l, &recs[i], err);
@@ -651,7 +694,8 @@ int gs_log_append(gs_log *l, const gs_log_rec_in *recs, size_t n, uint64_t *firs
         if (l->o.durability == GS_DURABILITY_SYNC) {
             rc = sync_locked(l, l->head, err);
         } else if (l->o.durability == GS_DURABILITY_BATCH) {
-            if (before == 0 || (before < l->o.batch_bytes && l->pending_bytes >= l->o.batch_bytes))
+            if (before == 0 || flusher_idle ||
+                (before < l->o.batch_bytes && l->pending_bytes >= l->o.batch_bytes))
                 pthread_cond_signal(&l->cv_flush);
         }
     }

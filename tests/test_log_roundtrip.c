@@ -190,6 +190,56 @@ static void test_roundtrip_off(void **state)
     roundtrip_mode(GS_DURABILITY_OFF);
 }
 
+/* Regression: a segment roll makes everything written durable, and the
+ * flusher then sleeps without a deadline (head == durable). The roll left
+ * the BATCH pending-bytes count as it was, so the next append did not look
+ * like the first pending one and did not wake the flusher: its records
+ * stayed undurable until batch_bytes more arrived (1 run in ~12 of
+ * test_roundtrip_batch). Here big records each fill a block (the flusher
+ * writes it and rolls), then one small record stays in the block buffer. */
+static void test_batch_roll_wakes_flusher(void **state)
+{
+    GS_UNUSED(state);
+    char *dir = lt_tmpdir("rollwake");
+    gs_log_opts o;
+    opts_for(&o, GS_DURABILITY_BATCH);
+    o.segment_bytes = 4096;
+    o.block_bytes = 1024;
+    o.batch_ms = 200;
+    o.batch_bytes = 1u << 30; /* only the timer or a wake-up flushes */
+    gs_log *log;
+    gs_err e;
+    assert_int_equal(gs_log_open(dir, &o, &log, &e), GS_OK);
+    lt_rec w[64];
+    unsigned n = 0;
+    /* Append full blocks until one of them rolls the segment. */
+    for (;;) {
+        assert_true(n < 60);
+        lt_make(&w[n], n, 4, 2000);
+        assert_int_equal(gs_log_append(log, &w[n].in, 1, NULL, &e), GS_OK);
+        n++;
+        /* Waits (bounded, no deadline asserted) for the block to be written. */
+        for (int k = 0; k < 10000 && gs_log_written_lsn(log) < n; k++)
+            usleep(1000);
+        assert_int_equal(gs_log_written_lsn(log), n);
+        if (gs_log_durable_lsn(log) == n)
+            break;
+    }
+    usleep(50 * 1000); /* let the flusher go back to sleep */
+    lt_make(&w[n], n, 4, 100);
+    assert_int_equal(gs_log_append(log, &w[n].in, 1, NULL, &e), GS_OK);
+    n++;
+    /* Only waits (up to 10 s, far past batch_ms) for the flusher. */
+    for (int k = 0; k < 10000 && gs_log_durable_lsn(log) < n; k++)
+        usleep(1000);
+    assert_int_equal(gs_log_durable_lsn(log), n);
+    assert_int_equal(gs_log_close(log, &e), GS_OK);
+    for (unsigned i = 0; i < n; i++)
+        lt_free(&w[i]);
+    lt_rmrf(dir);
+    free(dir);
+}
+
 /* ---- concurrent appenders ---- */
 
 #define NTHREADS   4
@@ -455,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_groups_off),
         cmocka_unit_test(test_follow),
         cmocka_unit_test(test_bad_calls),
+        cmocka_unit_test(test_batch_roll_wakes_flusher),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
