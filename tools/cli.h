@@ -66,6 +66,10 @@ typedef struct gs_cli_query {
 int gs_cli_query_args(const char *cmd, const char *usage, int argc, char **argv, gs_cli_query *qa);
 /* Create the query *qa describes. */
 int gs_cli_query_open(gs_store *st, const gs_cli_query *qa, gs_query **out);
+/* Parse argv, open the store read-only and create the query: 0 with *st and
+ * *q set, -1 if --help was printed, else the exit code (message printed). */
+int gs_cli_query_start(gs_cli *cli, const char *cmd, const char *usage, int argc, char **argv,
+                       gs_cli_query *qa, gs_store **st, gs_query **q);
 
 /* Commands. argv[0] is the command name; argv[argc] == NULL. */
 int cmd_init(gs_cli *cli, int argc, char **argv);

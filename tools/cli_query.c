@@ -72,3 +72,24 @@ int gs_cli_query_open(gs_store *st, const gs_cli_query *qa, gs_query **out)
     *out = q;
     return GS_OK;
 }
+
+int gs_cli_query_start(gs_cli *cli, const char *cmd, const char *usage, int argc, char **argv,
+                       gs_cli_query *qa, gs_store **st, gs_query **q)
+{
+    *st = NULL;
+    *q = NULL;
+    int ec = gs_cli_query_args(cmd, usage, argc, argv, qa);
+    if (ec)
+        return ec;
+    ec = gs_cli_open(cli, 1, st);
+    if (ec)
+        return ec;
+    int rc = gs_cli_query_open(*st, qa, q);
+    if (rc) {
+        ec = gs_cli_fail(rc, cmd, gs_store_errmsg(*st));
+        gs_store_close(*st);
+        *st = NULL;
+        return ec;
+    }
+    return 0;
+}

@@ -16,20 +16,15 @@ static const char usage[] =
 int cmd_count(gs_cli *cli, int argc, char **argv)
 {
     gs_cli_query qa;
-    int ec = gs_cli_query_args("count", usage, argc, argv, &qa);
+    gs_store *st;
+    gs_query *q;
+    int ec = gs_cli_query_start(cli, "count", usage, argc, argv, &qa, &st, &q);
     if (ec)
         return ec < 0 ? GS_EXIT_OK : ec;
-    gs_store *st = NULL;
-    ec = gs_cli_open(cli, 1, &st);
-    if (ec)
-        return ec;
-    gs_query *q = NULL;
     uint64_t n = 0;
-    int rc = gs_cli_query_open(st, &qa, &q);
-    if (rc == GS_OK)
-        rc = gs_query_count(q, &n);
+    int rc = gs_query_count(q, &n);
     if (rc) {
-        ec = gs_cli_fail(rc, "count", q ? gs_query_errmsg(q) : gs_store_errmsg(st));
+        ec = gs_cli_fail(rc, "count", gs_query_errmsg(q));
     } else if (qa.json) {
         printf("{\"format\":1,\"type\":\"%s\",\"count\":%" PRIu64 "}\n", qa.type, n);
     } else {

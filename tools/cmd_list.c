@@ -23,22 +23,14 @@ static const char usage[] =
 int cmd_list(gs_cli *cli, int argc, char **argv)
 {
     gs_cli_query qa;
-    int ec = gs_cli_query_args("list", usage, argc, argv, &qa);
+    gs_store *st;
+    gs_query *q;
+    int ec = gs_cli_query_start(cli, "list", usage, argc, argv, &qa, &st, &q);
     if (ec)
         return ec < 0 ? GS_EXIT_OK : ec;
-    gs_store *st = NULL;
-    ec = gs_cli_open(cli, 1, &st);
-    if (ec)
-        return ec;
-    gs_query *q = NULL;
-    int rc = gs_cli_query_open(st, &qa, &q);
-    if (rc) {
-        ec = gs_cli_fail(rc, "list", gs_store_errmsg(st));
-        gs_store_close(st);
-        return ec;
-    }
     const char *js;
     size_t len;
+    int rc;
     while ((rc = gs_query_next(q, &js, &len)) == 1) {
         fwrite(js, 1, len, stdout);
         fputc('\n', stdout);
