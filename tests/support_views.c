@@ -239,3 +239,138 @@ uint64_t gs_tv_count(gs_views *v, gs_view_type t, const char *guild, const char 
     gs_vq_close(q);
     return n;
 }
+
+#define STREAM_GUILDS 6
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* The frame of LSN lsn (a pure function of lsn). Ids come from small pools
+ * so that updates and deletes hit existing entities and the state stays
+ * small however long the stream. */
+size_t gs_tv_stream_frame(uint64_t lsn, char *buf, size_t cap, const char **event)
+{
+    uint64_t h = mix(lsn);
+    unsigned g = 1000 + (unsigned)(h % STREAM_GUILDS);
+    unsigned a = (unsigned)((h >> 8) % 40), b = (unsigned)((h >> 16) % 40);
+    int n;
+    if (lsn == 1) {
+        *event = "READY";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"READY\",\"s\":1,\"d\":{\"user\":{\"id\":\"1\","
+                     "\"username\":\"bot\"},\"guilds\":[{\"id\":\"1000\"},{\"id\":\"1001\"}]}}");
+        return (size_t)n;
+    }
+    switch ((h >> 32) % 16) {
+    case 0:
+        *event = "GUILD_CREATE";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"GUILD_CREATE\",\"d\":{\"id\":\"%u\",\"name\":\"g%llu\","
+                     "\"channels\":[{\"id\":\"%u01\",\"name\":\"general\",\"type\":0},"
+                     "{\"id\":\"%u02\",\"name\":\"c%u\",\"type\":2}],\"roles\":[{\"id\":\"%u\","
+                     "\"name\":\"@everyone\"},{\"id\":\"%u5%u\",\"name\":\"r\"}],\"members\":"
+                     "[{\"user\":{\"id\":\"%u\",\"username\":\"u%u\"},\"roles\":[\"%u5%u\"]}],"
+                     "\"voice_states\":[{\"user_id\":\"%u\",\"channel_id\":\"%u02\"}]}}",
+                     g, (unsigned long long)lsn, g, g, a, g, g, a % 4, 50 + a, a, g, a % 4, 50 + b,
+                     g);
+        break;
+    case 1:
+        *event = "GUILD_DELETE";
+        n = snprintf(buf, cap, "{\"op\":0,\"t\":\"GUILD_DELETE\",\"d\":{\"id\":\"%u\"%s}}", g,
+                     a % 3 ? ",\"unavailable\":true" : "");
+        break;
+    case 2:
+    case 3:
+        *event = "CHANNEL_CREATE";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"CHANNEL_CREATE\",\"d\":{\"id\":\"%u%02u\",\"guild_id\":"
+                     "\"%u\",\"name\":\"c%llu\",\"type\":%u}}",
+                     g, a, g, (unsigned long long)lsn, b % 3 == 0 ? 2 : 0);
+        break;
+    case 4:
+        *event = "CHANNEL_DELETE";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"CHANNEL_DELETE\",\"d\":{\"id\":\"%u%02u\",\"guild_id\":"
+                     "\"%u\",\"type\":0}}",
+                     g, a, g);
+        break;
+    case 5:
+        *event = "THREAD_CREATE";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"THREAD_CREATE\",\"d\":{\"id\":\"%u9%02u\",\"guild_id\":"
+                     "\"%u\",\"parent_id\":\"%u%02u\",\"type\":11,\"name\":\"t%llu\"}}",
+                     g, a, g, g, b, (unsigned long long)lsn);
+        break;
+    case 6:
+        *event = "GUILD_ROLE_CREATE";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"GUILD_ROLE_CREATE\",\"d\":{\"guild_id\":\"%u\",\"role\":"
+                     "{\"id\":\"%u5%u\",\"name\":\"r%llu\"}}}",
+                     g, g, a % 4, (unsigned long long)lsn);
+        break;
+    case 7:
+        *event = "GUILD_ROLE_DELETE";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"GUILD_ROLE_DELETE\",\"d\":{\"guild_id\":\"%u\","
+                     "\"role_id\":\"%u5%u\"}}",
+                     g, g, a % 4);
+        break;
+    case 8:
+    case 9:
+    case 10:
+        *event = "GUILD_MEMBER_UPDATE";
+        if (b % 2)
+            n = snprintf(buf, cap,
+                         "{\"op\":0,\"t\":\"GUILD_MEMBER_UPDATE\",\"d\":{\"guild_id\":\"%u\","
+                         "\"user\":{\"id\":\"%u\",\"username\":\"u%llu\"},\"roles\":[\"%u5%u\","
+                         "\"%u5%u\"],\"nick\":\"n%u\"}}",
+                         g, 50 + a, (unsigned long long)lsn, g, b % 4, g, (b + 1) % 4, b);
+        else
+            n = snprintf(buf, cap,
+                         "{\"op\":0,\"t\":\"GUILD_MEMBER_UPDATE\",\"d\":{\"guild_id\":\"%u\","
+                         "\"user\":{\"id\":\"%u\"},\"roles\":[]}}",
+                         g, 50 + a);
+        break;
+    case 11:
+        *event = "GUILD_MEMBER_REMOVE";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"GUILD_MEMBER_REMOVE\",\"d\":{\"guild_id\":\"%u\","
+                     "\"user\":{\"id\":\"%u\"}}}",
+                     g, 50 + a);
+        break;
+    case 12:
+        *event = "PRESENCE_UPDATE";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"PRESENCE_UPDATE\",\"d\":{\"guild_id\":\"%u\",\"user\":"
+                     "{\"id\":\"%u\"},\"status\":\"%s\"}}",
+                     g, 50 + a, b % 2 ? "online" : "idle");
+        break;
+    case 13:
+        *event = "VOICE_STATE_UPDATE";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"VOICE_STATE_UPDATE\",\"d\":{\"guild_id\":\"%u\","
+                     "\"user_id\":\"%u\",\"channel_id\":%s}}",
+                     g, 50 + a, b % 3 ? "\"1\"" : "null");
+        break;
+    case 14:
+        /* A bad payload: counted as a failure, must be consistent too. */
+        *event = "CHANNEL_UPDATE";
+        n = snprintf(buf, cap, "{\"op\":0,\"t\":\"CHANNEL_UPDATE\",\"d\":{\"guild_id\":\"%u\"}}",
+                     g);
+        break;
+    default:
+        *event = "TYPING_START";
+        n = snprintf(buf, cap,
+                     "{\"op\":0,\"t\":\"TYPING_START\",\"d\":{\"guild_id\":\"%u\",\"channel_id\":"
+                     "\"%u01\",\"user_id\":\"%u\",\"member\":{\"user\":{\"id\":\"%u\"},\"roles\":"
+                     "[]}}}",
+                     g, g, 50 + a, 50 + a);
+        break;
+    }
+    return (size_t)n;
+}

@@ -56,4 +56,10 @@ uint64_t gs_tv_count(gs_views *v, gs_view_type t, const char *guild, const char 
 
 uint64_t gs_tv_id(const char *s);
 
+/* An endless deterministic stream: the frame of LSN lsn (a pure function of
+ * lsn) in buf, its length returned, its event name in *event. Ids come from
+ * small pools, so updates and deletes hit existing entities; about one
+ * frame in 16 is a bad payload. Guilds 1000..1005, members 50..89. */
+size_t gs_tv_stream_frame(uint64_t lsn, char *buf, size_t cap, const char **event);
+
 #endif

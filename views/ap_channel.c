@@ -176,7 +176,7 @@ int gs_vh_channel_pins(gs_vtx *tx, gs_jval d)
                         &old_len);
         if (rc < 0)
             return rc;
-        rocksdb_free(old);
+        free(old);
         if (rc == 1)
             t = GS_VIEW_THREAD;
     }

@@ -4,6 +4,8 @@
  */
 #include "gs_common.h"
 
+#include <stdlib.h>
+
 #include <string.h>
 
 #include "views_int.h"
@@ -183,7 +185,7 @@ int gs_vh_guild_update(gs_vtx *tx, gs_jval d)
     rc = gs_vtx_get(tx, GS_VIEW_GUILD, key, gs_vkey(GS_VIEW_GUILD, 0, g, key), &old, &old_len);
     if (rc < 0)
         return rc;
-    rocksdb_free(old);
+    free(old);
     /* Fields merge; children stay. A guild we did not know yet is an
      * available one (updates come only for guilds the bot is in). */
     gs_vextra avail = {.key = "unavailable", .kind = GS_VX_BOOL, .b = 0};

@@ -7,6 +7,8 @@
  */
 #include "gs_common.h"
 
+#include <stdlib.h>
+
 #include <stdio.h>
 
 #include "views_int.h"
@@ -36,7 +38,7 @@ int gs_vuser_put(gs_vtx *tx, gs_jval user, int only_if_known, uint64_t *id_out)
         rc = gs_vtx_get(tx, GS_VIEW_USER, key, gs_vkey(GS_VIEW_USER, 0, id, key), &old, &old_len);
         if (rc <= 0)
             return rc;
-        rocksdb_free(old);
+        free(old);
     }
     /* Merge: a partial user (MESSAGE_CREATE author, presence) must not wipe
      * what a full one told us. */

@@ -15,7 +15,7 @@ static void tx_init(gs_vtx *tx, gs_views *v, gs_err *err)
 {
     memset(tx, 0, sizeof(*tx));
     tx->v = v;
-    tx->wb = v->wb;
+    tx->ov = v->ov;
     tx->err = err;
     gs_mpb_init(&tx->mb);
 }
@@ -47,15 +47,15 @@ static int apply_one(gs_views *v, gs_vtx *tx, const gs_log_rec *r)
     return h(tx, d);
 }
 
-static void put_u64(gs_views *v, const char *key, uint64_t x)
+static int put_u64(gs_vtx *tx, const char *key, uint64_t x)
 {
     uint8_t val[8];
     gs_be64(val, x);
-    rocksdb_writebatch_wi_put_cf(v->wb, v->cf[GS_VCF_META], key, strlen(key), (char *)val, 8);
+    return gs_vtx_put(tx, GS_VCF_META, key, strlen(key), val, 8);
 }
 
 /* Record a failed record in the ring of the last GS_VMETA_FAIL_SLOTS. */
-static int record_failure(gs_views *v, gs_vtx *tx, const gs_log_rec *r, uint64_t nth)
+static int record_failure(gs_vtx *tx, const gs_log_rec *r, uint64_t nth)
 {
     gs_vbuf val = {0};
     msgpack_packer pk;
@@ -75,9 +75,52 @@ static int record_failure(gs_views *v, gs_vtx *tx, const gs_log_rec *r, uint64_t
     uint8_t key[sizeof(GS_VMETA_FAIL)];
     memcpy(key, GS_VMETA_FAIL, sizeof(GS_VMETA_FAIL) - 1);
     key[sizeof(GS_VMETA_FAIL) - 1] = (uint8_t)(nth % GS_VMETA_FAIL_SLOTS);
-    rocksdb_writebatch_wi_put_cf(v->wb, v->cf[GS_VCF_META], (const char *)key, sizeof(key), val.p,
-                                 val.len);
+    int rc = gs_vtx_put(tx, GS_VCF_META, key, sizeof(key), val.p, val.len);
     gs_vbuf_free(&val);
+    return rc;
+}
+
+static void add_to_batch(void *ud, const gs_ov_ent *e)
+{
+    gs_views *v = ud;
+    if (e->deleted)
+        rocksdb_writebatch_delete_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen);
+    else
+        rocksdb_writebatch_put_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen,
+                                  (const char *)e->val, e->vlen);
+}
+
+static void add_to_cache(void *ud, const gs_ov_ent *e)
+{
+    gs_views *v = ud;
+    if (e->cf >= GS_VIEW_TYPE_COUNT)
+        return;
+    if (e->deleted)
+        gs_vcache_del(v->ecache, e->cf, e->key, e->klen);
+    else
+        gs_vcache_put(v->ecache, e->cf, e->key, e->klen, e->val, e->vlen);
+}
+
+/* The overlay (entities and watermark together) as one atomic write, then
+ * the entity cache brought level with it. */
+static int commit(gs_views *v, gs_err *err)
+{
+    rocksdb_writebatch_clear(v->batch);
+    if (gs_ov_each(v->ov, add_to_batch, v) != 0)
+        return gs_err_set(err, GS_ENOMEM, "out of memory writing views");
+    char *rerr = NULL;
+    rocksdb_write(v->db, v->wo, v->batch, &rerr);
+    rocksdb_writebatch_clear(v->batch);
+    if (rerr)
+        return gs_vdb_err(err, rerr, "cannot write views");
+    if (v->ecache) {
+        pthread_rwlock_wrlock(&v->cache_lock);
+        int rc = gs_ov_each(v->ov, add_to_cache, v);
+        if (rc != 0) /* cannot tell which keys are stale: forget them all */
+            gs_vcache_clear(v->ecache);
+        v->cache_gen++;
+        pthread_rwlock_unlock(&v->cache_lock);
+    }
     return GS_OK;
 }
 
@@ -88,7 +131,7 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
     pthread_mutex_lock(&v->apply_mu);
     gs_vtx tx;
     tx_init(&tx, v, err);
-    rocksdb_writebatch_wi_clear(v->wb);
+    gs_ov_reset(v->ov);
     uint64_t wm = v->watermark;
     uint64_t fails = v->fail_count;
     int rc = GS_OK;
@@ -98,16 +141,11 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
             continue;
         tx.lsn = r->lsn;
         tx.reason[0] = '\0';
-        rocksdb_writebatch_wi_set_save_point(v->wb);
+        size_t mark = gs_ov_mark(v->ov);
         rc = apply_one(v, &tx, r);
         if (rc == GS_EFRAME) {
-            char *rerr = NULL;
-            rocksdb_writebatch_wi_rollback_to_save_point(v->wb, &rerr);
-            if (rerr) {
-                rc = gs_vdb_err(err, rerr, "cannot roll back a view record");
-                break;
-            }
-            rc = record_failure(v, &tx, r, fails);
+            gs_ov_rollback(v->ov, mark);
+            rc = record_failure(&tx, r, fails);
             if (rc != GS_OK)
                 break;
             fails++;
@@ -117,19 +155,17 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
         wm = r->lsn;
     }
     if (rc == GS_OK && wm != v->watermark) {
-        put_u64(v, GS_VMETA_WATERMARK, wm);
-        if (fails != v->fail_count)
-            put_u64(v, GS_VMETA_FAILCOUNT, fails);
-        char *rerr = NULL;
-        rocksdb_write_writebatch_wi(v->db, v->wo, v->wb, &rerr);
-        if (rerr) {
-            rc = gs_vdb_err(err, rerr, "cannot write views");
-        } else {
+        rc = put_u64(&tx, GS_VMETA_WATERMARK, wm);
+        if (rc == GS_OK && fails != v->fail_count)
+            rc = put_u64(&tx, GS_VMETA_FAILCOUNT, fails);
+        if (rc == GS_OK)
+            rc = commit(v, err);
+        if (rc == GS_OK) {
             v->watermark = wm;
             v->fail_count = fails;
         }
     }
-    rocksdb_writebatch_wi_clear(v->wb);
+    gs_ov_reset(v->ov);
     tx_free(&tx);
     pthread_mutex_unlock(&v->apply_mu);
     return rc;
@@ -165,6 +201,12 @@ int gs_views_wipe(gs_views *v, gs_err *err)
         } else {
             v->watermark = 0;
             v->fail_count = 0;
+            if (v->ecache) {
+                pthread_rwlock_wrlock(&v->cache_lock);
+                gs_vcache_clear(v->ecache);
+                v->cache_gen++;
+                pthread_rwlock_unlock(&v->cache_lock);
+            }
         }
     }
     pthread_mutex_unlock(&v->apply_mu);

@@ -127,13 +127,13 @@ int gs_vent_write(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id, const
     if (rc == GS_ENOMEM)
         gs_err_set(tx->err, rc, "out of memory building a view value");
     if (rc != GS_OK) {
-        rocksdb_free(old);
+        free(old);
         return rc;
     }
     /* Unchanged values are not rewritten: repeated snapshots and partial
      * members that match cost a read, not a write. */
     int same = old && old_len == tx->val.len && memcmp(old, tx->val.p, old_len) == 0;
-    rocksdb_free(old);
+    free(old);
     if (!same) {
         rc = gs_vtx_put(tx, (int)t, key, klen, tx->val.p, tx->val.len);
         if (rc != GS_OK)
@@ -200,7 +200,7 @@ int gs_vent_delete(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id)
         if (rc <= 0)
             return rc;
         int here = vlen == 8 && gs_get_be64((const uint8_t *)val) == guild;
-        rocksdb_free(val);
+        free(val);
         return here ? gs_vtx_del(tx, GS_VCF_IDX, ik, iklen) : GS_OK;
     }
     if (t == GS_VIEW_MEMBER) {

@@ -33,9 +33,9 @@ static int db_get(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const ui
     return *val ? 1 : 0;
 }
 
-int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, gs_view_type t, const uint8_t *key,
-                   size_t klen, const uint8_t *val, size_t vlen, gs_vbuf *scratch,
-                   const uint8_t **out, size_t *out_len, gs_err *err)
+int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
+                   const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                   gs_vbuf *scratch, const uint8_t **out, size_t *out_len, gs_err *err)
 {
     if (t != GS_VIEW_MEMBER || klen != 16) {
         *out = val;
@@ -52,8 +52,9 @@ int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, gs_view_type t,
     uint8_t ukey[16];
     char *user = NULL;
     size_t ulen = 0;
-    int rc =
-        db_get(v, ro, GS_VIEW_USER, ukey, gs_vkey(GS_VIEW_USER, 0, uid, ukey), &user, &ulen, err);
+    size_t uklen = gs_vkey(GS_VIEW_USER, 0, uid, ukey);
+    int rc = cached ? gs_vread(v, ro, GS_VIEW_USER, ukey, uklen, 0, &user, &ulen, err)
+                    : db_get(v, ro, GS_VIEW_USER, ukey, uklen, &user, &ulen, err);
     if (rc < 0)
         return rc;
     msgpack_packer pk;
@@ -130,13 +131,28 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     if (keyed_by_user(t) && !guild)
         return gs_err_set(err, GS_EMISUSE, "a %s is found by guild and user id: give the guild",
                           gs_view_type_name(t));
-    const rocksdb_snapshot_t *snap = rocksdb_create_snapshot(v->db);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    if (!ro) {
-        rocksdb_release_snapshot(v->db, snap);
-        return gs_err_set(err, GS_ENOMEM, "cannot read views");
+    /* One consistent state for every read of the call: with the entity
+     * cache, the cache lock held for reading (no commit can land); without
+     * it (read-only views), a RocksDB snapshot. */
+    int cached = v->ecache != NULL;
+    const rocksdb_snapshot_t *snap = NULL;
+    rocksdb_readoptions_t *ro = v->ro;
+    uint64_t gen = 0;
+    const uint8_t *hit;
+    size_t hit_len;
+    int was_cached = 0;
+    if (cached) {
+        pthread_rwlock_rdlock(&v->cache_lock);
+        gen = v->cache_gen;
+    } else {
+        snap = rocksdb_create_snapshot(v->db);
+        ro = rocksdb_readoptions_create();
+        if (!ro) {
+            rocksdb_release_snapshot(v->db, snap);
+            return gs_err_set(err, GS_ENOMEM, "cannot read views");
+        }
+        rocksdb_readoptions_set_snapshot(ro, snap);
     }
-    rocksdb_readoptions_set_snapshot(ro, snap);
     int rc = 1;
     if (guild_scoped(t) && !keyed_by_user(t) && !guild)
         rc = locate(v, ro, t, id, &guild, err);
@@ -144,24 +160,39 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     size_t vlen = 0;
     uint8_t key[16];
     size_t klen = gs_vkey(t, guild, id, key);
+    if (rc == 1 && cached)
+        was_cached = gs_vcache_peek(v->ecache, (int)t, key, klen, &hit, &hit_len);
     if (rc == 1)
-        rc = db_get(v, ro, (int)t, key, klen, &val, &vlen, err);
+        rc = cached ? gs_vread(v, ro, (int)t, key, klen, 0, &val, &vlen, err)
+                    : db_get(v, ro, (int)t, key, klen, &val, &vlen, err);
     if (rc == 0)
         rc = gs_err_set(err, GS_ENOTFOUND, "no %s %llu", gs_view_type_name(t),
                         (unsigned long long)id);
     gs_vbuf scratch = {0}, buf = {0};
-    if (rc == 1) {
-        const uint8_t *obj;
-        size_t olen;
-        rc = gs_vout_object(v, ro, t, key, klen, (const uint8_t *)val, vlen, &scratch, &obj, &olen,
-                            err);
-        if (rc == GS_OK)
-            rc = render(obj, olen, fmt, &buf, err);
+    const uint8_t *obj = NULL;
+    size_t olen = 0;
+    if (rc == 1)
+        rc = gs_vout_object(v, ro, cached, t, key, klen, (const uint8_t *)val, vlen, &scratch, &obj,
+                            &olen, err);
+    if (cached) {
+        pthread_rwlock_unlock(&v->cache_lock);
+        /* Remember what was read from RocksDB, unless a commit landed in
+         * between (the value might be stale then). */
+        if (rc == GS_OK && !was_cached) {
+            pthread_rwlock_wrlock(&v->cache_lock);
+            if (v->cache_gen == gen)
+                gs_vcache_put(v->ecache, (int)t, key, klen, val, vlen);
+            pthread_rwlock_unlock(&v->cache_lock);
+        }
+    } else {
+        rocksdb_readoptions_destroy(ro);
+        rocksdb_release_snapshot(v->db, snap);
     }
-    rocksdb_free(val);
+    /* Rendering needs no lock: obj is our own copy. */
+    if (rc == GS_OK)
+        rc = render(obj, olen, fmt, &buf, err);
+    free(val);
     gs_vbuf_free(&scratch);
-    rocksdb_readoptions_destroy(ro);
-    rocksdb_release_snapshot(v->db, snap);
     if (rc != GS_OK) {
         gs_vbuf_free(&buf);
         return rc;
@@ -419,7 +450,7 @@ static int next_match(gs_vq *q, const uint8_t **obj, size_t *olen, gs_err *err)
         if (rc <= 0)
             return rc;
         gs_view_type t = q->mode == Q_USERS ? GS_VIEW_USER : q->type;
-        rc = gs_vout_object(q->v, q->ro, t, key, klen, val, vlen, &q->scratch, obj, olen, err);
+        rc = gs_vout_object(q->v, q->ro, 0, t, key, klen, val, vlen, &q->scratch, obj, olen, err);
         if (rc != GS_OK)
             return rc;
         rc = gs_vwhere_match(*obj, *olen, q->where, q->nwhere);

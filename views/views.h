@@ -52,15 +52,18 @@ typedef struct gs_views_rules {
  * caller must then replay the log from LSN 1 (gs_views_catch_up does that
  * since the watermark is 0). Close with gs_views_close. */
 int gs_views_open(const char *dir, const gs_views_rules *rules, gs_views **out, gs_err *err);
-/* Memory and flush tuning (0 fields take the defaults: 32 MiB block cache,
- * 8 MiB write buffers for members/users/presences and 2 MiB for the other
- * families, 32 MiB for all write buffers together). Tests use tiny buffers
- * to make flushes (and crashes during them) frequent. */
+/* Memory and flush tuning (0 fields take the defaults: 32 MiB entity cache,
+ * 16 MiB block cache, 8 MiB write buffers for members/users/presences and
+ * 2 MiB for the other families, 32 MiB for all write buffers together).
+ * Tests use tiny buffers to make flushes (and crashes during them)
+ * frequent. */
 typedef struct gs_views_tuning {
-    size_t cache_bytes;
+    size_t cache_bytes; /* RocksDB block cache */
     size_t big_write_buffer_bytes;
     size_t small_write_buffer_bytes;
     size_t db_write_buffer_bytes;
+    size_t entity_cache_bytes; /* in-process entity cache (cache.h) */
+    int no_entity_cache;       /* 1: none */
 } gs_views_tuning;
 
 /* gs_views_open with tuning (may be NULL). */

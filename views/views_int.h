@@ -14,6 +14,8 @@
 #include "views.h"
 #include "vbuf.h"
 #include "mp.h"
+#include "overlay.h"
+#include "cache.h"
 
 /* Column families: one per entity type (numbered as gs_view_type), then
  * meta and idx. Order is the dump order. */
@@ -43,6 +45,14 @@ struct gs_views {
 
     uint32_t keep; /* rules */
     gs_views_tuning tuning;
+
+    /* Entity values as committed (cache.h). Lookups hold cache_lock for
+     * reading; the applier changes it only with the lock held for writing,
+     * right after each RocksDB write. NULL for read-only views. */
+    gs_vcache *ecache;
+    pthread_rwlock_t cache_lock;
+    int cache_lock_init;
+    uint64_t cache_gen; /* bumped (write lock held) by every commit and wipe */
     char wiped_reason[256];
     int wiped;
 
@@ -51,7 +61,8 @@ struct gs_views {
     pthread_mutex_t catchup_mu;
     /* Applier state, guarded by apply_mu. */
     pthread_mutex_t apply_mu;
-    rocksdb_writebatch_wi_t *wb;
+    gs_ov *ov;                   /* pending writes of the current apply call */
+    rocksdb_writebatch_t *batch; /* what the overlay becomes at the end */
     gs_json *json;
     uint64_t watermark;
     uint64_t fail_count;
@@ -89,11 +100,11 @@ uint64_t gs_get_be64(const uint8_t in[8]);
 void gs_be32(uint8_t out[4], uint32_t x);
 uint32_t gs_get_be32(const uint8_t in[4]);
 
-/* ---- tx.c: the per-record transaction over the batch ---- */
+/* ---- tx.c: the per-record transaction over the overlay ---- */
 
 typedef struct gs_vtx {
     gs_views *v;
-    rocksdb_writebatch_wi_t *wb;
+    gs_ov *ov;
     gs_err *err;      /* system errors (I/O, corruption) */
     char reason[192]; /* why the payload is bad (with GS_EFRAME) */
     uint64_t lsn;     /* record being applied */
@@ -110,19 +121,24 @@ int gs_vtx_bad(gs_vtx *tx, const char *fmt, ...) __attribute__((format(printf, 2
 /* 1 if the rules keep entities of column family cf (meta and idx always). */
 int gs_vtx_keeps(const gs_vtx *tx, int cf);
 
-/* Read through the batch: 1 found (*val malloc'ed, free with rocksdb_free),
+/* Read through the overlay: 1 found (*val malloc'ed, free with free()),
  * 0 absent, <0 error. */
 int gs_vtx_get(gs_vtx *tx, int cf, const void *key, size_t klen, char **val, size_t *vlen);
 /* Put / delete in the batch (no-ops for families the rules drop). */
 int gs_vtx_put(gs_vtx *tx, int cf, const void *key, size_t klen, const void *val, size_t vlen);
 int gs_vtx_del(gs_vtx *tx, int cf, const void *key, size_t klen);
 
-/* Iterate keys starting with prefix, seeing the batch's own writes. */
+/* Iterate keys starting with prefix, seeing the call's own pending writes
+ * (as they were when the iterator was opened: collect, close, then write). */
 typedef struct gs_vtx_it {
-    rocksdb_iterator_t *it;
-    rocksdb_readoptions_t *ro;
+    rocksdb_iterator_t *it; /* RocksDB part */
     uint8_t prefix[24];
     size_t plen;
+    gs_ov_ent *ov; /* overlay part, sorted */
+    size_t nov, iov;
+    int src; /* 0 none, 1 RocksDB, 2 overlay */
+    gs_vtx *tx;
+    int rc; /* a read error met while moving (returned by valid) */
 } gs_vtx_it;
 int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_it *it);
 /* 1 positioned on a key with the prefix, 0 past the end, <0 error. */
@@ -235,13 +251,23 @@ int gs_vchannel_delete_threads(gs_vtx *tx, uint64_t guild, uint64_t parent);
 /* Thread channel types 10, 11, 12. */
 int gs_vchan_is_thread(gs_jval obj);
 
+/* ---- the entity cache (tx.c, apply.c, query.c) ---- */
+
+/* Read an entity value: the cache, else RocksDB with ro. fill = 1: the
+ * applier's reads (takes the lock itself, remembers what RocksDB gave);
+ * fill = 0: the caller holds cache_lock for reading. 1 found (*val
+ * malloc'ed), 0 absent, <0 error. */
+int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *key, size_t klen,
+             int fill, char **val, size_t *vlen, gs_err *err);
+
 /* ---- query.c / out.c ---- */
 
 /* The output object (msgpack) of a stored value: members get their user
- * joined from the users family of the same snapshot. The result is either
- * val itself or built in scratch. */
-int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, gs_view_type t, const uint8_t *key,
-                   size_t klen, const uint8_t *val, size_t vlen, gs_vbuf *scratch,
-                   const uint8_t **out, size_t *out_len, gs_err *err);
+ * joined from the users family of the same state (cached: through the
+ * entity cache with cache_lock held for reading; else RocksDB with ro).
+ * The result is either val itself or built in scratch. */
+int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
+                   const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                   gs_vbuf *scratch, const uint8_t **out, size_t *out_len, gs_err *err);
 
 #endif
