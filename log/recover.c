@@ -247,9 +247,13 @@ static int recover_newest(gs_io *io, const char *dir, gs_seg *s, const uint8_t s
     if (!is_zero_id(store_id) && !is_zero_id(s->hdr.store_id) &&
         memcmp(store_id, s->hdr.store_id, 16) != 0)
         return gs_err_set(err, GS_ECORRUPT, "segment %s belongs to another store", s->name);
-    int rc = gs_seg_load_index(s, NULL);
-    if (rc < 0 && rc != GS_ECORRUPT)
+    gs_err ie;
+    int rc = gs_seg_load_index(s, &ie);
+    if (rc < 0 && rc != GS_ECORRUPT) {
+        if (err)
+            *err = ie; /* an I/O error names the file; a bad footer is not one */
         return rc;
+    }
     if (rc == GS_OK) {
         /* Sealed, and the crash came before the next segment existed; or
          * the fsync that seals failed and a power cut kept the footer but
