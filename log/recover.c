@@ -124,6 +124,63 @@ static int scan_highest(gs_seg *s, uint64_t off, gs_blkbuf *b, uint64_t *high, g
     }
 }
 
+/* Does [from, to) hold the mark of pages a power cut lost: for some 4 KiB
+ * page boundary E in (from, to], the bytes from max(from, E - 4096) to E
+ * all zero?
+ *
+ * Why: after a power cut, the unsynced end of a file may reach the disk
+ * page by page in any order, and a page that did not make it reads as
+ * zeros (the file's size was extended, its data never written). Blocks
+ * written after such a page can then be complete and valid. Those blocks
+ * were never fsynced, so never acknowledged, and keeping them would leave
+ * a hole in the LSNs where the lost page's records were. A lost page lies
+ * past the last fsync, so the damaged block starts at or before it: from
+ * `from`, or from the page's own start, to its end, everything is zero.
+ * Bit flips and torn sectors never zero a page-aligned run like that,
+ * and a valid block starts with a non-zero magic, so damage that is not
+ * a lost page still counts as damage in the middle. */
+static int has_lost_page(gs_seg *s, uint64_t from, uint64_t to, int *lost, gs_err *err)
+{
+    enum { PAGE = 4096 };
+    uint8_t buf[PAGE];
+    *lost = 0;
+    for (uint64_t end = (from / PAGE + 1) * PAGE; end <= to; end += PAGE) {
+        uint64_t start = end - PAGE > from ? end - PAGE : from;
+        size_t n = (size_t)(end - start);
+        int r = gs_io_read_all(s->io, s->fd, buf, n, start);
+        if (r < 0)
+            return gs_err_errno(err, gs_errno_code(-r), -r, "cannot read %s at offset %" PRIu64,
+                                s->path, start);
+        size_t i = 0;
+        while (i < n && buf[i] == 0)
+            i++;
+        if (i == n) {
+            *lost = 1;
+            return GS_OK;
+        }
+    }
+    return GS_OK;
+}
+
+/* Are all the blocks a valid index footer lists present and intact? */
+static int blocks_match_index(gs_seg *s, gs_blkbuf *b, int *whole, gs_err *err)
+{
+    *whole = 0;
+    for (size_t i = 0; i < s->trailer.count; i++) {
+        const gs_idx_entry *e = &s->idx[i];
+        gs_blk_hdr h;
+        const char *what;
+        int rc = gs_seg_read_block(s, e->off, s->trailer.index_off, b, &h, &what, err);
+        if (rc < 0 && rc != GS_ECORRUPT)
+            return rc;
+        if (rc != GS_OK || h.first_lsn != e->first_lsn || h.count != e->count ||
+            h.comp_len != e->comp_len)
+            return GS_OK;
+    }
+    *whole = 1;
+    return GS_OK;
+}
+
 static int new_segment(gs_io *io, const char *dir, uint64_t base, const uint8_t store_id[16],
                        gs_recovered *out, gs_err *err)
 {
@@ -190,13 +247,26 @@ static int recover_newest(gs_io *io, const char *dir, gs_seg *s, const uint8_t s
     if (!is_zero_id(store_id) && !is_zero_id(s->hdr.store_id) &&
         memcmp(store_id, s->hdr.store_id, 16) != 0)
         return gs_err_set(err, GS_ECORRUPT, "segment %s belongs to another store", s->name);
-    int rc = gs_seg_load_index(s, NULL);
-    if (rc < 0 && rc != GS_ECORRUPT)
+    gs_err ie;
+    int rc = gs_seg_load_index(s, &ie);
+    if (rc < 0 && rc != GS_ECORRUPT) {
+        if (err)
+            *err = ie; /* an I/O error names the file; a bad footer is not one */
         return rc;
+    }
     if (rc == GS_OK) {
-        /* Sealed, and the crash came before the next segment existed. */
-        out->last_lsn = s->trailer.last_lsn;
-        return new_segment(io, dir, s->trailer.last_lsn + 1, store_id, out, err);
+        /* Sealed, and the crash came before the next segment existed; or
+         * the fsync that seals failed and a power cut kept the footer but
+         * not every block it describes: then scan it as an active segment. */
+        int whole;
+        int r = blocks_match_index(s, b, &whole, err);
+        if (r)
+            return r;
+        if (whole) {
+            out->last_lsn = s->trailer.last_lsn;
+            return new_segment(io, dir, s->trailer.last_lsn + 1, store_id, out, err);
+        }
+        s->sealed = 0;
     }
     uint64_t off = s->data_off, expect = s->base;
     int bad = 0;
@@ -238,6 +308,16 @@ static int recover_newest(gs_io *io, const char *dir, gs_seg *s, const uint8_t s
     if (rc < 0)
         return rc;
     info->offset = off;
+    if (rc == 1) {
+        /* Good blocks after damage: lost pages of an unsynced write, or
+         * damage in the middle? */
+        int lost;
+        int r = has_lost_page(s, off, found, &lost, err);
+        if (r)
+            return r;
+        if (lost)
+            rc = 0; /* a torn tail after all: cut it below */
+    }
     if (rc == 1) {
         /* Damage with good blocks after it: not a torn write. Keep every
          * byte for inspection and go on in a new segment. */

@@ -32,8 +32,25 @@ const char *gs_open_errmsg(void)
 static int open_fail(gs_store *st, const gs_err *err)
 {
     snprintf(open_errmsg, sizeof(open_errmsg), "%s", err->msg);
+    int code = err->code;
+    if (code == GS_OK) {
+        /* A callee returned a code without filling err: never report
+         * success with no handle. */
+        code = GS_ERROR;
+        snprintf(open_errmsg, sizeof(open_errmsg), "cannot open store %s",
+                 st->path ? st->path : "");
+    }
     gs_store_close(st);
-    return err->code;
+    return code;
+}
+
+/* open_fail for a callee's code rc: when it returned one without filling
+ * err, the message is at least the code's. */
+static int open_fail_rc(gs_store *st, gs_err *err, int rc, const char *path)
+{
+    if (err->code == GS_OK)
+        gs_err_set(err, rc, "cannot open store %s: %s", path, gs_errstr(rc));
+    return open_fail(st, err);
 }
 
 static char *path_join(const char *dir, const char *name)
@@ -184,14 +201,14 @@ int gs_store_open_io(const char *path, const gs_options *opts, gs_io *io, gs_sto
         rc = gs_meta_create(st->path, &st->meta, &err);
     }
     if (rc)
-        return open_fail(st, &err);
+        return open_fail_rc(st, &err, rc, path);
 
     gs_log_opts lo;
     log_opts_from(&lo, &st->opts, &st->meta, st->io);
     if (!st->opts.read_only) {
         rc = gs_log_open(st->log_dir, &lo, &st->log, &err);
         if (rc)
-            return open_fail(st, &err);
+            return open_fail_rc(st, &err, rc, path);
         const gs_log_recovery *rec = gs_log_recovery_info(st->log);
         if (rec)
             st->recovery = *rec;
@@ -204,7 +221,7 @@ int gs_store_open_io(const char *path, const gs_options *opts, gs_io *io, gs_sto
     }
     rc = gs_store_views_start(st, &err);
     if (rc)
-        return open_fail(st, &err);
+        return open_fail_rc(st, &err, rc, path);
     *out = st;
     return GS_OK;
 }

@@ -59,6 +59,7 @@ struct powercut_io {
     pthread_mutex_t mu;
     uint64_t rng;
     uint64_t calls, fail_after;
+    uint64_t ns_calls, ns_fail_k, ns_fail_extra; /* fail_after_ns */
     pc_inode **ino;
     size_t nino, inocap;
     pc_fd *fds;
@@ -319,6 +320,8 @@ static void ns_push(powercut_io *p, int kind, const char *a, const char *b, pc_i
     e->b = b ? xstrdup(b) : NULL;
     e->ino = ino;
     e->over = over;
+    if (++p->ns_calls == p->ns_fail_k && !p->fail_after)
+        p->fail_after = p->calls + p->ns_fail_extra;
 }
 
 static void ns_free(pc_ns *e)
@@ -614,7 +617,16 @@ uint64_t powercut_io_calls(powercut_io *p)
 void powercut_io_fail_after(powercut_io *p, uint64_t n)
 {
     pthread_mutex_lock(&p->mu);
-    p->fail_after = n;
+    if (!p->fail_after || n < p->fail_after)
+        p->fail_after = n;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void powercut_io_fail_after_ns(powercut_io *p, uint64_t k, uint64_t extra)
+{
+    pthread_mutex_lock(&p->mu);
+    p->ns_fail_k = p->ns_calls + k;
+    p->ns_fail_extra = extra;
     pthread_mutex_unlock(&p->mu);
 }
 

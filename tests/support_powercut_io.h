@@ -66,8 +66,14 @@ void powercut_io_destroy(powercut_io *p);
 gs_io *powercut_io_get(powercut_io *p);
 /* Calls made so far (every kind except close). */
 uint64_t powercut_io_calls(powercut_io *p);
-/* Every call after the nth fails with -EIO (0 = never). */
+/* Every call after the nth fails with -EIO. n counts all calls so far
+ * (powercut_io_calls), not from now. An earlier stop already set stays:
+ * once stopped, the machine never runs again. */
 void powercut_io_fail_after(powercut_io *p, uint64_t n);
+/* Stop `extra` calls after the kth namespace change (a file created,
+ * renamed or unlinked, a directory made), counted from now, unless a stop
+ * is set already: aims cuts at segment creation and quarantine. */
+void powercut_io_fail_after_ns(powercut_io *p, uint64_t k, uint64_t extra);
 /* Rewrite the disk as a power cut now would leave it (see above). Returns 0
  * or -errno if the real file system refused a step (a harness error). The
  * simulated state is then "everything durable". Call it with no thread
