@@ -131,6 +131,11 @@ GS_API int gs_options_set_block_bytes(gs_options *opts, uint32_t block_bytes);
 GS_API int gs_options_set_compression_level(gs_options *opts, int level);
 /* Largest accepted input line / frame in bytes (default 64 MiB). */
 GS_API int gs_options_set_max_frame_bytes(gs_options *opts, uint64_t max_frame_bytes);
+/* Keep views (default 1). With 0 the store is the log alone: no views are
+ * opened, built or updated (queries return GS_EVIEW); an archiver that only
+ * records and replays frames needs nothing more. Existing views are left on
+ * disk untouched and catch up the next time the store opens with views. */
+GS_API int gs_options_set_views(gs_options *opts, int enabled);
 /* Deepest accepted JSON nesting (default 256), counted as the parser does:
  * the top-level value is depth 1 and each member or element is one deeper,
  * so `{"d":[1]}` has depth 3. */

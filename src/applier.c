@@ -121,6 +121,8 @@ int gs_store_views_start(gs_store *st, gs_err *err)
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     st->applier = a;
+    if (!st->opts.views)
+        return GS_OK; /* log only: a->views stays NULL */
     if (st->log)
         return open_writable(st, a, err);
     gs_err e;
