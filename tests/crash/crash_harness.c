@@ -32,15 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash_input.h"
 #include "crash_views.h"
-
-struct input {
-    char *buf;
-    size_t len;
-    const char **line;
-    size_t *line_len;
-    size_t n;
-};
 
 struct harness {
     const char *store;
@@ -52,51 +45,6 @@ struct harness {
     uint64_t max_per_round; /* 0 = no cap; else the child idles after this many */
     int views;
 };
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static int load_input(const char *path, struct input *in)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    in->buf = malloc((size_t)sz + 1);
-    if (!in->buf || fread(in->buf, 1, (size_t)sz, f) != (size_t)sz) {
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    in->len = (size_t)sz;
-    size_t cap = 1024;
-    in->line = malloc(cap * sizeof(*in->line));
-    in->line_len = malloc(cap * sizeof(*in->line_len));
-    size_t start = 0;
-    for (size_t i = 0; i <= in->len; i++) {
-        if (i == in->len || in->buf[i] == '\n') {
-            if (i > start) {
-                if (in->n == cap) {
-                    cap *= 2;
-                    in->line = realloc(in->line, cap * sizeof(*in->line));
-                    in->line_len = realloc(in->line_len, cap * sizeof(*in->line_len));
-                }
-                in->line[in->n] = in->buf + start;
-                in->line_len[in->n] = i - start;
-                in->n++;
-            }
-            start = i + 1;
-        }
-    }
-    return in->n ? 0 : -1;
-}
 
 static gs_store *open_store(const char *path, gs_durability d, int create)
 {
@@ -316,8 +264,6 @@ int main(int argc, char **argv)
         return 2;
     }
     int rc = run(&h);
-    free(h.in.buf);
-    free(h.in.line);
-    free(h.in.line_len);
+    input_free(&h.in);
     return rc;
 }

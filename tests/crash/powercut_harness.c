@@ -32,13 +32,7 @@
 
 #include "store_priv.h"
 #include "support_powercut_io.h"
-
-struct input {
-    char *buf;
-    const char **line;
-    size_t *line_len;
-    size_t n;
-};
+#include "crash_input.h"
 
 struct opts {
     const char *store;
@@ -57,50 +51,6 @@ struct stats {
     uint64_t bytes_lost, pages_dropped, creates_undone, renames_undone, unlinks_undone;
     uint64_t records_read;
 };
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static int load_input(const char *path, struct input *in)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    in->buf = malloc((size_t)sz + 1);
-    if (!in->buf || fread(in->buf, 1, (size_t)sz, f) != (size_t)sz) {
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    size_t cap = 1024;
-    in->line = malloc(cap * sizeof(*in->line));
-    in->line_len = malloc(cap * sizeof(*in->line_len));
-    size_t start = 0;
-    for (size_t i = 0; i <= (size_t)sz; i++) {
-        if (i == (size_t)sz || in->buf[i] == '\n') {
-            if (i > start) {
-                if (in->n == cap) {
-                    cap *= 2;
-                    in->line = realloc(in->line, cap * sizeof(*in->line));
-                    in->line_len = realloc(in->line_len, cap * sizeof(*in->line_len));
-                }
-                in->line[in->n] = in->buf + start;
-                in->line_len[in->n] = i - start;
-                in->n++;
-            }
-            start = i + 1;
-        }
-    }
-    return in->n ? 0 : -1;
-}
 
 /* Small blocks and segments: several blocks in flight in BATCH and OFF
  * mode, and cuts that land in rolls and segment creation. tiny_segments
@@ -410,8 +360,6 @@ int main(int argc, char **argv)
         return 2;
     }
     int rc = run(&o, &in);
-    free(in.buf);
-    free(in.line);
-    free(in.line_len);
+    input_free(&in);
     return rc;
 }
