@@ -4,7 +4,7 @@
 # (it only calls apt-get when something is missing).
 set -euo pipefail
 
-GS_PACKAGES=(build-essential cmake pkg-config git python3 zstd clang clang-format libclang-rt-14-dev
+GS_PACKAGES=(build-essential cmake pkg-config git python3 zstd time clang clang-format libclang-rt-14-dev
   librocksdb-dev libzstd-dev libmsgpack-dev libxxhash-dev libsimdjson-dev libcmocka-dev)
 
 gs_install_deps() {
