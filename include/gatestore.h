@@ -136,6 +136,17 @@ GS_API int gs_options_set_max_frame_bytes(gs_options *opts, uint64_t max_frame_b
  * records and replays frames needs nothing more. Existing views are left on
  * disk untouched and catch up the next time the store opens with views. */
 GS_API int gs_options_set_views(gs_options *opts, int enabled);
+/* The views' rules: which entity types they keep, as a mask of
+ * GS_VIEW_BIT(GS_VIEW_...) (GS_VIEW_ALL keeps everything; see "views"
+ * below). A dropped type is never written or read: its queries return
+ * nothing, and without members no user is ever collected. Not set (the
+ * default): the views keep the rules they were built with, everything for
+ * new views. Set to rules other than the views': the views are rebuilt by
+ * replaying the log when the store opens, and gs_views_status_get reports
+ * it (rebuilt_on_open, rebuild_reason "rules changed: ..."). The rules are
+ * stored with the views, so they hold for later opens that set none. A mask
+ * with bits beyond GS_VIEW_ALL is refused with GS_EMISUSE. */
+GS_API int gs_options_set_view_rules(gs_options *opts, uint32_t keep);
 /* Deepest accepted JSON nesting (default 256), counted as the parser does:
  * the top-level value is depth 1 and each member or element is one deeper,
  * so `{"d":[1]}` has depth 3. */

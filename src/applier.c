@@ -90,7 +90,8 @@ static void *applier_main(void *arg)
 
 static int open_writable(gs_store *st, struct gs_applier *a, gs_err *err)
 {
-    int rc = gs_views_open(st->views_dir, NULL, &a->views, err);
+    gs_views_rules rules = {st->opts.view_rules, !st->opts.view_rules_set};
+    int rc = gs_views_open(st->views_dir, &rules, &a->views, err);
     if (rc)
         return rc;
     /* Views ahead of the log: the log lost a tail the views had seen (power

@@ -122,3 +122,12 @@ int gs_options_set_views(gs_options *opts, int enabled)
     opts->views = enabled != 0;
     return GS_OK;
 }
+
+int gs_options_set_view_rules(gs_options *opts, uint32_t keep)
+{
+    if (!opts || (keep & ~(uint32_t)GS_VIEW_ALL))
+        return GS_EMISUSE;
+    opts->view_rules_set = 1;
+    opts->view_rules = keep;
+    return GS_OK;
+}
