@@ -72,6 +72,7 @@ struct gs_sub {
     atomic_int stop;             /* unsubscribe, cancel, close, or failed */
     atomic_int cancelled;        /* gs_sub_cancel: no final NULL call */
     atomic_uint_fast64_t cursor; /* next LSN to pass */
+    atomic_uint_fast64_t in_cb;  /* LSN of the callback running (may be acked) */
     uint64_t live_after;         /* the head when it went live */
     atomic_uint_fast64_t delivered, from_log, blocked_us, max_queued, acked;
     pthread_mutex_t ack_mu; /* serialises gs_sub_ack */
@@ -249,6 +250,7 @@ static void pass(gs_sub *s, const gs_log_rec *r)
         if (!s->o.guild || sc.guild_id == s->o.guild) {
             gs_event ev = {r->lsn,      r->recv_us, r->shard,   r->seq, r->event, r->event_len,
                            sc.guild_id, r->raw,     r->raw_len, sc.d,   sc.d_len};
+            atomic_store(&s->in_cb, r->lsn);
             s->cb(s->ud, &ev);
             atomic_fetch_add(&s->delivered, 1);
         }
@@ -696,7 +698,7 @@ int gs_sub_ack(gs_sub *s, uint64_t lsn)
         return GS_EMISUSE;
     if (!s->o.name[0])
         return GS_EMISUSE;
-    if (lsn >= atomic_load(&s->cursor))
+    if (lsn >= atomic_load(&s->cursor) && lsn > atomic_load(&s->in_cb))
         return GS_EMISUSE; /* not delivered yet */
     if (!s->st)
         return GS_ECLOSED;
