@@ -524,18 +524,22 @@ int gs_subscribe(gs_store *st, const gs_sub_options *opts, gs_sub_fn cb, void *u
     uint64_t head = gs_store_head_lsn(st);
     s->live_after = head;
     atomic_store(&s->cursor, start ? start : head + 1);
+    /* Start the thread under the list lock, so that an appender that sees
+     * the subscription listed also sees thread_started (sub_is_self). */
     pthread_mutex_lock(&st->subs_mu);
+    if (pthread_create(&s->thread, NULL, sub_main, s) != 0) {
+        pthread_mutex_unlock(&st->subs_mu);
+        if (st->feed)
+            atomic_fetch_sub(&st->feed_consumers, 1);
+        gs_err_set(&err, GS_ENOMEM, "cannot start a dispatcher thread");
+        return subscribe_fail(st, s, &err);
+    }
+    s->thread_started = 1;
     s->next = st->subs;
     st->subs = s;
     s->listed = 1;
     atomic_fetch_add(&st->subs_live, 1);
     pthread_mutex_unlock(&st->subs_mu);
-    if (pthread_create(&s->thread, NULL, sub_main, s) != 0) {
-        gs_err_set(&err, GS_ENOMEM, "cannot start a dispatcher thread");
-        gs_unsubscribe(s);
-        return gs_store_fail(st, &err);
-    }
-    s->thread_started = 1;
     *out = s;
     return GS_OK;
 }
