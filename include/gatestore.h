@@ -479,7 +479,9 @@ GS_API int gs_views_rebuild(gs_store *st);
  *
  * Closing the store stops its subscriptions (their callbacks get ev ==
  * NULL, status GS_ECLOSED); the handles stay valid for gs_sub_status,
- * gs_sub_stats and gs_unsubscribe, which must still be called.
+ * gs_sub_stats and gs_unsubscribe, which must still be called. Do not call
+ * gs_store_close from a callback, nor concurrently with calls on its
+ * subscriptions' handles.
  */
 typedef struct gs_sub gs_sub;
 typedef struct gs_sub_options gs_sub_options;
@@ -544,8 +546,9 @@ GS_API int gs_sub_options_set_name(gs_sub_options *o, const char *name);
 
 /* Start a subscription. opts may be NULL (defaults) and is copied. flags:
  * 0 or GS_SUB_CONFIRM (GS_EVIEW if the store keeps no views). On GS_OK
- * *out is the handle; free it with gs_unsubscribe, before or after
- * gs_store_close. Errors: GS_EMISUSE (NULL callback, bad flags), GS_EBUSY
+ * *out is the handle, stored before the first callback runs (a callback
+ * may read it to ack or cancel); free it with gs_unsubscribe, before or
+ * after gs_store_close. Errors: GS_EMISUSE (NULL callback, bad flags), GS_EBUSY
  * (name live elsewhere), GS_ECORRUPT / GS_EVERSION (the consumer's position
  * file; gs_store_errmsg names it), GS_EIO. Thread-safe. */
 GS_API int gs_subscribe(gs_store *st, const gs_sub_options *opts, gs_sub_fn cb, void *userdata,
@@ -561,8 +564,10 @@ GS_API int gs_sub_cancel(gs_sub *sub);
 /* Durable consumers: record that every frame up to lsn is processed. The
  * position file is written and fsync'ed before GS_OK (about one fsync per
  * call: ack every N frames, not each, when that matters). lsn may not
- * exceed the last LSN delivered (GS_EMISUSE); an older lsn than the stored
- * one is ignored. GS_EMISUSE for an unnamed subscription. Any thread. */
+ * exceed the last LSN delivered, the one in the running callback included
+ * (GS_EMISUSE); an older lsn than the stored one is ignored. GS_EMISUSE for
+ * an unnamed subscription, GS_ECLOSED once the store is closed. Any thread,
+ * the callback included. */
 GS_API int gs_sub_ack(gs_sub *sub, uint64_t lsn);
 /* GS_OK while delivering; else why it stopped (GS_EOVERFLOW, GS_ECLOSED,
  * GS_EIO, ...). Any thread. */

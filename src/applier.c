@@ -319,7 +319,7 @@ int gs_store_views_sync(gs_store *st, gs_err *err)
         return rc;
     gs_store_views_pause(st);
     rc = apply_written(st, a->views, 0, err);
-    gs_store_views_resume(st);
+    gs_store_views_resume(st); /* publishes the watermark */
     return rc;
 }
 

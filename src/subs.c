@@ -527,7 +527,9 @@ int gs_subscribe(gs_store *st, const gs_sub_options *opts, gs_sub_fn cb, void *u
     /* Start the thread under the list lock, so that an appender that sees
      * the subscription listed also sees thread_started (sub_is_self). */
     pthread_mutex_lock(&st->subs_mu);
+    *out = s; /* before the first callback, which may want its handle */
     if (pthread_create(&s->thread, NULL, sub_main, s) != 0) {
+        *out = NULL;
         pthread_mutex_unlock(&st->subs_mu);
         if (st->feed)
             atomic_fetch_sub(&st->feed_consumers, 1);
@@ -540,7 +542,6 @@ int gs_subscribe(gs_store *st, const gs_sub_options *opts, gs_sub_fn cb, void *u
     s->listed = 1;
     atomic_fetch_add(&st->subs_live, 1);
     pthread_mutex_unlock(&st->subs_mu);
-    *out = s;
     return GS_OK;
 }
 
