@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -249,6 +250,10 @@ int main(int argc, char **argv)
         sleep_until(gs_mono_ns() + 1000000ull - (gs_mono_ns() - start) % 1000000ull);
     }
     double ingest_s = (double)(gs_mono_ns() - start) / 1e9;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     for (int i = 0; i < 30000; i++) {
         if (atomic_load(&plain.got) >= total && atomic_load(&conf.got) >= total)
             break;
@@ -268,6 +273,7 @@ int main(int argc, char **argv)
            " frames/s, achieved %.0f frames/s over %.2f s, BATCH durability, views on\n",
            total, channel_mix ? "10% CHANNEL_UPDATE" : "MESSAGE_CREATE", rate,
            (double)total / ingest_s, ingest_s);
+    printf("CPU during ingest (all threads): %.2f cores\n", cpu_s / ingest_s);
     printf("%-34s %10s %10s %10s %10s\n", "append -> delivery (us)", "p50", "p99", "p99.9", "max");
     report("bare queue hand-off (baseline)", base, total);
     report("gs_ingest_line call itself", call_ns, total);
