@@ -114,11 +114,15 @@ static int applier_step(gs_store *st, struct gs_applier *a, uint64_t *miss_since
             publish(st, a->views);
         return rc;
     }
-    uint64_t head = gs_log_head_lsn(st->log);
-    if (head <= wm) {
+    /* Every append since open is pushed (ingest.c), so the feed knows the
+     * head without the log's mutex, which a block write may hold for a
+     * while on a busy disk. The log's head is asked only when idle. */
+    if (gs_feed_pushed(st->feed) <= wm) {
         *miss_since = 0;
-        gs_feed_wait(st->feed, wm + 1, 0, FOLLOW_WAIT_MS);
-        return GS_OK;
+        if (gs_feed_wait(st->feed, wm + 1, 0, FOLLOW_WAIT_MS) > wm)
+            return GS_OK;
+        if (gs_log_head_lsn(st->log) <= wm)
+            return GS_OK;
     }
     uint64_t now = gs_mono_ns();
     if (!*miss_since)

@@ -347,11 +347,19 @@ static int step_writable(gs_sub *s, uint64_t *miss_since, gs_err *err)
     gs_store *st = s->st;
     int confirm = (s->flags & GS_SUB_CONFIRM) != 0;
     uint64_t cur = atomic_load(&s->cursor);
-    uint64_t limit = confirm ? gs_feed_watermark(st->feed) : gs_log_head_lsn(st->log);
+    /* Appends since the subscription went live are all pushed to the feed,
+     * so its highest LSN is the head without the log's mutex (which a block
+     * write may hold for a while); the log is asked only when idle. */
+    uint64_t limit = confirm ? gs_feed_watermark(st->feed) : gs_feed_pushed(st->feed);
+    if (!confirm && limit < s->live_after)
+        limit = s->live_after;
     if (cur > limit) {
         *miss_since = 0;
-        gs_feed_wait(st->feed, cur, confirm, 50);
-        return GS_OK;
+        if (gs_feed_wait(st->feed, cur, confirm, 50) >= cur || confirm)
+            return GS_OK;
+        limit = gs_log_head_lsn(st->log);
+        if (cur > limit)
+            return GS_OK;
     }
     gs_feed_rec *batch[SUB_BATCH];
     uint64_t want = limit - cur + 1;
