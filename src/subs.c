@@ -68,6 +68,7 @@ struct gs_sub {
     int status;
     char errmsg[GS_ERRMSG_MAX];
     int listed;
+    int appenders; /* appenders blocked on this queue: free only at 0 */
 
     atomic_int stop;             /* unsubscribe, cancel, close, or failed */
     atomic_int cancelled;        /* gs_sub_cancel: no final NULL call */
@@ -576,6 +577,11 @@ static void stop_and_join(gs_sub *s)
     atomic_store(&s->stop, 1);
     if (s->st && s->st->feed)
         gs_feed_kick(s->st->feed);
+    if (s->st) { /* appenders blocked on s stop waiting */
+        pthread_mutex_lock(&s->st->subs_mu);
+        pthread_cond_broadcast(&s->st->subs_room);
+        pthread_mutex_unlock(&s->st->subs_mu);
+    }
     if (s->thread_started) {
         pthread_join(s->thread, NULL);
         s->thread_started = 0;
@@ -594,6 +600,8 @@ int gs_unsubscribe(gs_sub *s)
     if (st) {
         pthread_mutex_lock(&st->subs_mu);
         unlist_locked(st, s);
+        while (s->appenders) /* an appender blocked on s still reads it */
+            pthread_cond_wait(&st->subs_room, &st->subs_mu);
         status = s->status;
         pthread_mutex_unlock(&st->subs_mu);
     } else {
@@ -664,6 +672,7 @@ static void bound_locked(gs_store *st, gs_sub *s, uint64_t head)
     ts.tv_sec += (time_t)(ns / 1000000000ull);
     ts.tv_nsec = (long)(ns % 1000000000ull);
     atomic_fetch_add(&st->room_waiters, 1);
+    s->appenders++;
     int timed_out = 0;
     while (s->listed && s->status == GS_OK && !atomic_load(&s->stop) &&
            queued_at(s, head) > s->o.capacity && !timed_out)
@@ -676,6 +685,9 @@ static void bound_locked(gs_store *st, gs_sub *s, uint64_t head)
                     "(policy block); last passed LSN %llu",
                     (unsigned long long)queued_at(s, head), s->o.capacity, s->o.max_block_ms,
                     (unsigned long long)(atomic_load(&s->cursor) - 1));
+    /* Last touch of s: gs_unsubscribe waits for appenders == 0. */
+    if (--s->appenders == 0 && !s->listed)
+        pthread_cond_broadcast(&st->subs_room);
 }
 
 void gs_subs_after_append(gs_store *st, const gs_log_rec_in *rec, uint64_t lsn)

@@ -444,6 +444,57 @@ static void test_unsubscribe_in_and_during_callback(void **state)
     gs_test_rmtree(dir);
 }
 
+typedef struct ingest_arg {
+    gs_store *st;
+    int n;
+    atomic_int done;
+} ingest_arg;
+
+static void *ingest_main(void *arg)
+{
+    ingest_arg *a = arg;
+    for (int i = 1; i <= a->n; i++)
+        gs_ts_ingest_channel(a->st, 7000 + (uint64_t)i, GUILD);
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+/* gs_unsubscribe while an appender waits for room in the queue: the
+ * appender goes on, and the handle is freed only once it let go. */
+static void test_unsubscribe_with_blocked_appender(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_test_tmpdir(dir, sizeof(dir));
+    gs_store *st = gs_ts_open(dir, 0, GS_DURABILITY_BATCH, 0);
+    gs_sub_options *o;
+    gs_sub_options_create(&o);
+    gs_sub_options_set_queue(o, 2, GS_SUB_BLOCK, 60000);
+    seen g;
+    seen_init(&g, st);
+    g.gate = 1;
+    gs_sub *sub = sub_or_die(st, o, &g, 0);
+    gs_sub_options_destroy(o);
+    ingest_arg a = {st, 20, 0};
+    pthread_t it, rt;
+    pthread_create(&it, NULL, ingest_main, &a);
+    gs_sub_stats stats;
+    do { /* until the appender is blocked */
+        nap_us(1000);
+        gs_sub_stats_get(sub, &stats);
+    } while (stats.max_queued <= 2);
+    assert_int_equal(atomic_load(&a.done), 0);
+    pthread_create(&rt, NULL, release_later, &g);
+    assert_int_equal(gs_unsubscribe(sub), GS_OK);
+    pthread_join(it, NULL);
+    pthread_join(rt, NULL);
+    assert_int_equal(atomic_load(&a.done), 1);
+    assert_int_equal(gs_store_head_lsn(st), 20);
+    gs_store_close(st);
+    seen_destroy(&g);
+    gs_test_rmtree(dir);
+}
+
 static void test_close_with_live_subscriptions(void **state)
 {
     (void)state;
@@ -629,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_drop_policy),
         cmocka_unit_test(test_block_policy),
         cmocka_unit_test(test_unsubscribe_in_and_during_callback),
+        cmocka_unit_test(test_unsubscribe_with_blocked_appender),
         cmocka_unit_test(test_close_with_live_subscriptions),
         cmocka_unit_test(test_named_resume_in_process),
         cmocka_unit_test(test_corrupt_consumer_file),
