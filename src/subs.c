@@ -15,8 +15,10 @@
  * the full policy there, so a slow subscriber costs ingest at most
  * max_block_ms per append, and memory only the feed's fixed ring.
  *
- * Locks: st->subs_mu guards the list and every subscription's status;
- * it is taken before a sub's own nothing else. Callbacks run with no lock.
+ * Locks: st->subs_mu guards the list and each subscription's status,
+ * errmsg, listed and appenders; it is a leaf (nothing else is taken while
+ * it is held). Counters and the cursor are atomics. Callbacks run with no
+ * lock held. Options live in subs_options.c.
  */
 #include "gs_common.h"
 
@@ -33,25 +35,13 @@
 #include "posfile.h"
 #include "store_int.h"
 #include "store_priv.h"
+#include "subs_int.h"
 
 #define SUB_MAX_EVENTS 64
 #define SUB_BATCH      256
 #define FEED_MISS_NS   2000000ull  /* as in applier.c */
 #define POLL_US        2000        /* read-only stores: log polling period */
 #define OFF_SYNC_NS    20000000ull /* OFF mode: push the block out after this */
-
-struct gs_sub_options {
-    char *events[SUB_MAX_EVENTS];
-    size_t nevents;
-    uint64_t guild;
-    uint64_t from;
-    int has_from;
-    int64_t since_us;
-    uint32_t capacity;
-    gs_sub_full policy;
-    uint32_t max_block_ms;
-    char name[65];
-};
 
 struct gs_sub {
     gs_store *st; /* NULL once the store closed (detached) */
@@ -84,106 +74,6 @@ struct gs_sub {
     uint64_t reader_next; /* LSN the reader returns next (as far as known) */
     gs_feed_rec *held;    /* read from the log ahead of the confirmed limit */
 };
-
-/* ------------------------------------------------------------- options */
-
-int gs_sub_options_create(gs_sub_options **out)
-{
-    if (!out)
-        return GS_EMISUSE;
-    gs_sub_options *o = calloc(1, sizeof(*o));
-    if (!o)
-        return GS_ENOMEM;
-    o->capacity = 65536;
-    o->policy = GS_SUB_BLOCK;
-    o->max_block_ms = 1000;
-    *out = o;
-    return GS_OK;
-}
-
-static void options_free_names(gs_sub_options *o)
-{
-    for (size_t i = 0; i < o->nevents; i++)
-        free(o->events[i]);
-    o->nevents = 0;
-}
-
-void gs_sub_options_destroy(gs_sub_options *o)
-{
-    if (!o)
-        return;
-    options_free_names(o);
-    free(o);
-}
-
-int gs_sub_options_add_event(gs_sub_options *o, const char *name)
-{
-    if (!o || !name || !*name || strlen(name) > 128 || o->nevents >= SUB_MAX_EVENTS)
-        return GS_EMISUSE;
-    char *c = strdup(name);
-    if (!c)
-        return GS_ENOMEM;
-    o->events[o->nevents++] = c;
-    return GS_OK;
-}
-
-int gs_sub_options_set_guild(gs_sub_options *o, uint64_t guild)
-{
-    if (!o)
-        return GS_EMISUSE;
-    o->guild = guild;
-    return GS_OK;
-}
-
-int gs_sub_options_set_from(gs_sub_options *o, uint64_t from_lsn)
-{
-    if (!o)
-        return GS_EMISUSE;
-    o->from = from_lsn ? from_lsn : 1;
-    o->has_from = 1;
-    return GS_OK;
-}
-
-int gs_sub_options_set_since(gs_sub_options *o, int64_t since_us)
-{
-    if (!o || since_us < 0)
-        return GS_EMISUSE;
-    o->since_us = since_us;
-    return GS_OK;
-}
-
-int gs_sub_options_set_queue(gs_sub_options *o, uint32_t capacity, gs_sub_full policy,
-                             uint32_t max_block_ms)
-{
-    if (!o || capacity == 0 || (policy != GS_SUB_BLOCK && policy != GS_SUB_DROP))
-        return GS_EMISUSE;
-    o->capacity = capacity;
-    o->policy = policy;
-    o->max_block_ms = max_block_ms;
-    return GS_OK;
-}
-
-int gs_sub_options_set_name(gs_sub_options *o, const char *name)
-{
-    if (!o || !gs_consumer_name_ok(name))
-        return GS_EMISUSE;
-    snprintf(o->name, sizeof(o->name), "%s", name);
-    return GS_OK;
-}
-
-static int options_copy(gs_sub_options *dst, const gs_sub_options *src)
-{
-    *dst = *src;
-    for (size_t i = 0; i < src->nevents; i++) {
-        dst->events[i] = strdup(src->events[i]);
-        if (!dst->events[i]) {
-            dst->nevents = i;
-            options_free_names(dst);
-            return GS_ENOMEM;
-        }
-    }
-    return GS_OK;
-}
 
 /* ------------------------------------------------------------- status */
 
@@ -443,7 +333,7 @@ static void sub_free(gs_sub *s)
         gs_feed_release(&s->held, 1);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
-    options_free_names(&s->o);
+    gs_sub_options_free_names(&s->o);
     pthread_mutex_destroy(&s->ack_mu);
     free(s->store_path);
     free(s);
@@ -503,13 +393,11 @@ int gs_subscribe(gs_store *st, const gs_sub_options *opts, gs_sub_fn cb, void *u
     pthread_mutex_init(&s->ack_mu, NULL);
     gs_sub_options defaults;
     if (!opts) {
-        memset(&defaults, 0, sizeof(defaults));
-        defaults.capacity = 65536;
-        defaults.max_block_ms = 1000;
+        gs_sub_options_defaults(&defaults);
         opts = &defaults;
     }
     s->store_path = strdup(st->path);
-    if (!s->store_path || options_copy(&s->o, opts) != GS_OK) {
+    if (!s->store_path || gs_sub_options_copy(&s->o, opts) != GS_OK) {
         gs_err_set(&err, GS_ENOMEM, "out of memory");
         return subscribe_fail(st, s, &err);
     }
