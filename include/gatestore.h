@@ -590,7 +590,9 @@ typedef struct gs_sub_stats {
     int status;          /* gs_sub_status */
 } gs_sub_stats;
 
-/* Fill *out. Any thread. */
+/* Fill *out. Any thread. On a read-only store lag and queued are 0 (the
+ * head belongs to another process; compare passed_lsn with
+ * gs_store_head_lsn). */
 GS_API int gs_sub_stats_get(gs_sub *sub, gs_sub_stats *out);
 
 /* Wait until the views have applied lsn (read-your-writes after an
