@@ -64,6 +64,11 @@ int gs_cli_parse_time(const char *s, int64_t *out_us);
 /* Write a JSON string literal for s[0..len) to f (escaping as needed). */
 void gs_cli_json_str(FILE *f, const char *s, size_t len);
 
+/* Print one stored frame to f: its original bytes and "\n", or with json
+ * {"format":1,"lsn":..,"received_at":..,"shard":..,"s":..,"t":..,"frame":..}
+ * (`log cat` and `tail`). */
+void gs_cli_print_record(FILE *f, const gs_record *r, int json);
+
 /* Query options shared by list and count. */
 #define GS_CLI_MAX_WHERE 16
 typedef struct gs_cli_query {
@@ -91,5 +96,7 @@ int cmd_get(gs_cli *cli, int argc, char **argv);
 int cmd_list(gs_cli *cli, int argc, char **argv);
 int cmd_count(gs_cli *cli, int argc, char **argv);
 int cmd_views(gs_cli *cli, int argc, char **argv);
+/* Subscriptions (issue 5): follow the log as another process writes it. */
+int cmd_tail(gs_cli *cli, int argc, char **argv);
 
 #endif
