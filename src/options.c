@@ -3,6 +3,7 @@
 #include "gs_common.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "options.h"
 
@@ -10,6 +11,7 @@
 
 void gs_options_defaults(struct gs_options *o)
 {
+    memset(o, 0, sizeof(*o)); /* fields added later default to 0 */
     o->create_if_missing = 0;
     o->read_only = 0;
     o->durability = GS_DURABILITY_BATCH;
