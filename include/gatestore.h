@@ -608,8 +608,10 @@ GS_API int gs_sub_stats_get(gs_sub *sub, gs_sub_stats *out);
 
 /* Wait until the views have applied lsn (read-your-writes after an
  * append): GS_OK, GS_ETIMEOUT after timeout_ms, GS_EVIEW if the store keeps
- * no views, GS_ECLOSED if the store is closing. On a read-only store it
- * waits for the writer's published watermark (see above). Thread-safe. */
+ * no views, GS_ECLOSED if the store is closing, or the views applier's own
+ * error (e.g. GS_EIO, GS_ENOSPC; gs_store_errmsg says what) if it failed:
+ * its watermark would then never come. On a read-only store it waits for
+ * the writer's published watermark (see above). Thread-safe. */
 GS_API int gs_wait_confirmed(gs_store *st, uint64_t lsn, uint32_t timeout_ms);
 
 #ifdef __cplusplus

@@ -337,12 +337,25 @@ int gs_store_views_wait(gs_store *st, uint64_t lsn, uint32_t timeout_ms)
 {
     if (!gs_store_has_views(st) || !st->feed)
         return GS_EVIEW;
+    struct gs_applier *a = st->applier;
     uint64_t deadline = gs_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
     for (;;) {
         uint64_t now = gs_mono_ns();
         uint32_t left = now >= deadline ? 0 : (uint32_t)((deadline - now + 999999) / 1000000);
-        if (gs_feed_wait(st->feed, lsn, 1, left) >= lsn)
+        /* Wake every 10 ms to see whether the applier failed: its
+         * watermark would then never come, and the caller should learn
+         * why now rather than at its timeout. */
+        if (gs_feed_wait(st->feed, lsn, 1, left < 10 ? left : 10) >= lsn)
             return GS_OK;
+        pthread_mutex_lock(&a->mu);
+        int failed = a->failed;
+        gs_err e = a->err;
+        pthread_mutex_unlock(&a->mu);
+        if (failed) {
+            if (!e.code)
+                e.code = GS_EVIEW;
+            return gs_store_fail(st, &e);
+        }
         if (gs_mono_ns() >= deadline)
             return GS_ETIMEOUT;
     }
