@@ -390,12 +390,140 @@ static void test_batch_sizes_same_dump(void **state)
     free(ref);
 }
 
+/* The fixture files and a stream of updates (the same ones for every
+ * tuning), applied to views opened with t. */
+static gs_views *build_tuned(const char *dir, const gs_views_tuning *t, const gs_tv_file *files,
+                             size_t nfiles)
+{
+    gs_views *v;
+    assert_int_equal(gs_views_open_tuned(dir, NULL, t, &v, NULL), GS_OK);
+    uint64_t lsn = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        gs_log_rec *recs = malloc(files[i].n * sizeof(*recs));
+        assert_non_null(recs);
+        memcpy(recs, files[i].recs, files[i].n * sizeof(*recs));
+        for (size_t k = 0; k < files[i].n; k++)
+            recs[k].lsn = ++lsn;
+        for (size_t k = 0; k < files[i].n; k += 7)
+            assert_int_equal(
+                gs_views_apply(v, recs + k, files[i].n - k < 7 ? files[i].n - k : 7, NULL), GS_OK);
+        free(recs);
+    }
+    static char bufs[16][1024];
+    gs_log_rec recs[16];
+    for (uint64_t l = 1; l <= 4000;) {
+        size_t n = 0;
+        for (; n < 16 && l <= 4000; n++, l++) {
+            memset(&recs[n], 0, sizeof(recs[n]));
+            recs[n].lsn = ++lsn;
+            recs[n].raw = bufs[n];
+            recs[n].raw_len = gs_tv_stream_frame(l, bufs[n], sizeof(bufs[n]), &recs[n].event);
+            recs[n].event_len = strlen(recs[n].event);
+        }
+        assert_int_equal(gs_views_apply(v, recs, n, NULL), GS_OK);
+    }
+    return v;
+}
+
+/* The entity cache changes nothing but speed: no cache, a tiny one
+ * (constant eviction) and the default give the same dump and the same
+ * point gets (which read through the cache). */
+static void test_cache_budgets_same_views(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"scenario.ndjson", "hikari.ndjson", "kord.ndjson",
+                                        "twilight.ndjson", "discord-api-docs.ndjson"};
+    gs_tv_file files[GS_ARRAY_LEN(names)];
+    for (size_t i = 0; i < GS_ARRAY_LEN(names); i++)
+        gs_tv_load(names[i], &files[i]);
+    const gs_views_tuning tunings[] = {
+        {.no_entity_cache = 1},
+        {.entity_cache_bytes = 4096},
+        {.entity_cache_bytes = 64u << 10},
+        {0},
+    };
+    gs_views *v[GS_ARRAY_LEN(tunings)];
+    char dirs[GS_ARRAY_LEN(tunings)][256];
+    char *ref = NULL;
+    for (size_t i = 0; i < GS_ARRAY_LEN(tunings); i++) {
+        gs_tv_tmpdir(dirs[i], sizeof(dirs[i]));
+        v[i] = build_tuned(dirs[i], &tunings[i], files, GS_ARRAY_LEN(names));
+        char *d = gs_tv_dump(v[i]);
+        if (!ref)
+            ref = d;
+        else {
+            assert_string_equal(d, ref);
+            free(d);
+        }
+    }
+    free(ref);
+    /* Every entity of every type, got twice (a miss, then a hit) from each. */
+    size_t checked = 0;
+    for (int t = 0; t < GS_VIEW_TYPE_COUNT; t++) {
+        gs_vq_spec spec = {.type = (gs_view_type)t};
+        gs_vq *q;
+        assert_int_equal(gs_vq_open(v[0], &spec, &q, NULL), GS_OK);
+        const char *out;
+        size_t len;
+        gs_json *p;
+        assert_int_equal(gs_json_create(1u << 20, 256, &p, NULL), GS_OK);
+        while (gs_vq_next(q, GS_VFMT_JSON, &out, &len, NULL) == 1) {
+            gs_jval root, x, u;
+            assert_int_equal(gs_json_parse(p, out, len, len, &root, NULL), GS_OK);
+            uint64_t g = 0, id = 0;
+            if (gs_json_getz(root, "guild_id", &x))
+                gs_json_snowflake(x, &g);
+            if (t == GS_VIEW_MEMBER || t == GS_VIEW_PRESENCE) {
+                assert_true(gs_json_getz(root, "user", &u) && gs_json_getz(u, "id", &x));
+                gs_json_snowflake(x, &id);
+            } else if (t == GS_VIEW_VOICE_STATE) {
+                assert_true(gs_json_getz(root, "user_id", &x));
+                gs_json_snowflake(x, &id);
+            } else {
+                assert_true(gs_json_getz(root, "id", &x));
+                gs_json_snowflake(x, &id);
+            }
+            if ((t == GS_VIEW_MEMBER || t == GS_VIEW_VOICE_STATE || t == GS_VIEW_PRESENCE) && !g)
+                continue;
+            char *want = NULL;
+            size_t wlen = 0;
+            assert_int_equal(
+                gs_views_get(v[0], (gs_view_type)t, id, g, GS_VFMT_MSGPACK, &want, &wlen, NULL),
+                GS_OK);
+            for (size_t i = 1; i < GS_ARRAY_LEN(tunings); i++) {
+                for (int round = 0; round < 2; round++) {
+                    char *got;
+                    size_t glen;
+                    assert_int_equal(gs_views_get(v[i], (gs_view_type)t, id, g, GS_VFMT_MSGPACK,
+                                                  &got, &glen, NULL),
+                                     GS_OK);
+                    assert_int_equal(glen, wlen);
+                    assert_memory_equal(got, want, wlen);
+                    free(got);
+                }
+            }
+            free(want);
+            checked++;
+        }
+        gs_vq_close(q);
+        gs_json_destroy(p);
+    }
+    assert_true(checked > 100);
+    for (size_t i = 0; i < GS_ARRAY_LEN(tunings); i++) {
+        gs_views_close(v[i], NULL);
+        gs_tv_rmtree(dirs[i]);
+    }
+    for (size_t i = 0; i < GS_ARRAY_LEN(names); i++)
+        gs_tv_free(&files[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_each_checkpoint_fresh),
         cmocka_unit_test(test_batch_sizes_same_dump),
+        cmocka_unit_test(test_cache_budgets_same_views),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

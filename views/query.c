@@ -138,8 +138,6 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     const rocksdb_snapshot_t *snap = NULL;
     rocksdb_readoptions_t *ro = v->ro;
     uint64_t gen = 0;
-    const uint8_t *hit;
-    size_t hit_len;
     int was_cached = 0;
     if (cached) {
         pthread_rwlock_rdlock(&v->cache_lock);
@@ -161,7 +159,7 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     uint8_t key[16];
     size_t klen = gs_vkey(t, guild, id, key);
     if (rc == 1 && cached)
-        was_cached = gs_vcache_peek(v->ecache, (int)t, key, klen, &hit, &hit_len);
+        was_cached = gs_vcache_has(v->ecache, (int)t, key, klen);
     if (rc == 1)
         rc = cached ? gs_vread(v, ro, (int)t, key, klen, 0, &val, &vlen, err)
                     : db_get(v, ro, (int)t, key, klen, &val, &vlen, err);

@@ -55,25 +55,18 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
 {
     *val = NULL;
     int cacheable = v->ecache && cf < GS_VIEW_TYPE_COUNT;
-    const uint8_t *cv;
-    size_t cvl;
     if (cacheable) {
         /* The applier holds no lock yet: point gets may be filling the
          * cache beside it. Callers with fill == 0 hold the read lock. */
         if (fill)
             pthread_rwlock_rdlock(&v->cache_lock);
-        int hit = gs_vcache_peek(v->ecache, cf, key, klen, &cv, &cvl);
-        if (hit) {
-            *val = malloc(cvl ? cvl : 1);
-            if (*val) {
-                memcpy(*val, cv, cvl);
-                *vlen = cvl;
-            }
-        }
+        int hit = gs_vcache_get(v->ecache, cf, key, klen, val, vlen);
         if (fill)
             pthread_rwlock_unlock(&v->cache_lock);
+        if (hit < 0)
+            return gs_err_set(err, GS_ENOMEM, "out of memory reading views");
         if (hit)
-            return *val ? 1 : gs_err_set(err, GS_ENOMEM, "out of memory reading views");
+            return 1;
     }
     char *rerr = NULL;
     *val = rocksdb_get_cf(v->db, ro, v->cf[cf], key, klen, vlen, &rerr);
