@@ -113,6 +113,11 @@ static int commit(gs_views *v, gs_err *err)
     rocksdb_writebatch_clear(v->batch);
     if (rerr)
         return gs_vdb_err(err, rerr, "cannot write views");
+    gs_ov_ent me;
+    if (gs_ov_get(v->ov, GS_VCF_META, GS_VMETA_ME, strlen(GS_VMETA_ME), &me)) {
+        v->me = !me.deleted && me.vlen == 8 ? gs_get_be64(me.val) : 0;
+        v->me_known = 1;
+    }
     if (v->ecache) {
         pthread_rwlock_wrlock(&v->cache_lock);
         int rc = gs_ov_each(v->ov, add_to_cache, v);
@@ -201,6 +206,8 @@ int gs_views_wipe(gs_views *v, gs_err *err)
         } else {
             v->watermark = 0;
             v->fail_count = 0;
+            v->me = 0;
+            v->me_known = 0;
             if (v->ecache) {
                 pthread_rwlock_wrlock(&v->cache_lock);
                 gs_vcache_clear(v->ecache);

@@ -252,15 +252,27 @@ void gs_vtx_it_close(gs_vtx_it *it)
 
 int gs_vtx_me(gs_vtx *tx, uint64_t *me)
 {
+    *me = 0;
+    gs_ov_ent e;
+    gs_views *v = tx->v;
+    /* The call's own write first, then the committed value (kept in v by
+     * commit, apply.c), read from RocksDB only once. */
+    if (!gs_ov_get(tx->ov, GS_VCF_META, GS_VMETA_ME, strlen(GS_VMETA_ME), &e) && v->me_known) {
+        *me = v->me;
+        return GS_OK;
+    }
     char *val;
     size_t len;
-    *me = 0;
     int rc = gs_vtx_get(tx, GS_VCF_META, GS_VMETA_ME, strlen(GS_VMETA_ME), &val, &len);
-    if (rc <= 0)
+    if (rc < 0)
         return rc;
-    if (len == 8)
+    if (rc == 1 && len == 8)
         *me = gs_get_be64((const uint8_t *)val);
     free(val);
+    if (!gs_ov_get(tx->ov, GS_VCF_META, GS_VMETA_ME, strlen(GS_VMETA_ME), &e)) {
+        v->me = *me;
+        v->me_known = 1;
+    }
     return GS_OK;
 }
 

@@ -66,6 +66,9 @@ struct gs_views {
     gs_json *json;
     uint64_t watermark;
     uint64_t fail_count;
+    /* The committed `me` (meta), read once: every member removal asks. */
+    uint64_t me;
+    int me_known;
 };
 
 /* ---- db.c ---- */
