@@ -90,6 +90,11 @@ int gs_vtx_put(gs_vtx *tx, int cf, const void *key, size_t klen, const void *val
 {
     if (!gs_vtx_keeps(tx, cf))
         return GS_OK;
+    if (cf == GS_VIEW_CHANNEL) {
+        int rc = gs_vname_index(tx, key, klen, val, vlen);
+        if (rc != GS_OK)
+            return rc;
+    }
     if (gs_ov_put(tx->ov, cf, key, klen, val, vlen) != 0)
         return gs_err_set(tx->err, GS_ENOMEM, "out of memory writing views");
     return GS_OK;
@@ -99,6 +104,11 @@ int gs_vtx_del(gs_vtx *tx, int cf, const void *key, size_t klen)
 {
     if (!gs_vtx_keeps(tx, cf))
         return GS_OK;
+    if (cf == GS_VIEW_CHANNEL) {
+        int rc = gs_vname_index(tx, key, klen, NULL, 0);
+        if (rc != GS_OK)
+            return rc;
+    }
     if (gs_ov_del(tx->ov, cf, key, klen) != 0)
         return gs_err_set(tx->err, GS_ENOMEM, "out of memory writing views");
     return GS_OK;

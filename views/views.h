@@ -37,7 +37,7 @@
 /* The view schema version: the layout of keys and values and the meaning
  * of the events. Bumping it makes every store rebuild its views by replay
  * on the next open (see FORMAT.md, "Schema version"). */
-#define GS_VIEWS_SCHEMA 1
+#define GS_VIEWS_SCHEMA 2
 
 typedef struct gs_views gs_views;
 
@@ -166,6 +166,8 @@ typedef struct gs_vq_spec {
     const gs_vwhere *where; /* AND of equalities; copied by gs_vq_open */
     size_t nwhere;
     uint64_t limit; /* 0 = no limit */
+    int no_index;   /* 1: never use a secondary index (tests and benchmarks
+                       compare it with the plain scan) */
 } gs_vq_spec;
 
 typedef struct gs_vq gs_vq;

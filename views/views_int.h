@@ -179,6 +179,17 @@ enum { GS_VW_REPLACE = 0, GS_VW_MERGE = 1 };
 int gs_vent_write(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id, const gs_jval *obj,
                   const char *const *skip, const gs_vextra *extra, size_t nextra, int mode,
                   int *existed);
+/* The channel name index (idx 'N', FORMAT.md): keep it level with a
+ * channel write (val = the new value) or deletion (val = NULL), before the
+ * write reaches the overlay (it reads the old value). */
+int gs_vname_index(gs_vtx *tx, const uint8_t *key, size_t klen, const void *val, size_t vlen);
+/* The name class of a `where name=` value: a hash of the string, never 0
+ * (0 is the class of channels whose name is absent or not a string). */
+uint64_t gs_vname_hash(const char *s, size_t n);
+/* idx key of a channel in name class cls: 'N', cls, guild, id (25 bytes). */
+size_t gs_vname_key(uint64_t cls, uint64_t guild, uint64_t id, uint8_t key[25]);
+#define GS_VIDX_NAME 'N'
+
 /* Delete one entity with its index entries (and, for a member, the user if
  * no membership is left). */
 int gs_vent_delete(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id);
