@@ -6,6 +6,7 @@
  */
 #include "gs_common.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,11 @@ int gs_views_wipe(gs_views *v, gs_err *err)
                 gs_vcache_clear(v->ecache);
                 v->cache_gen++;
                 pthread_rwlock_unlock(&v->cache_lock);
+                /* The cache's entries were allocated by whichever thread
+                 * applied (the store's applier); a rebuild refills it from
+                 * this one, in another malloc arena. Hand the freed pages
+                 * back, or the process holds both. */
+                malloc_trim(0);
             }
         }
     }

@@ -204,10 +204,11 @@ static void grow(gs_vcache *c)
     c->hand = 0;
 }
 
-/* The compact form of val in c->scratch: its length, or 0 (keep raw). */
-static size_t pack(gs_vcache *c, const void *val, size_t vlen)
+/* The compact form of val in c->scratch: its length, or 0 (keep raw).
+ * Guilds stay raw: few, large, and read by every guild get. */
+static size_t pack(gs_vcache *c, int cf, const void *val, size_t vlen)
 {
-    if (vlen < 16)
+    if (vlen < 16 || cf == 0)
         return 0;
     if (c->scratch_cap < vlen) {
         uint8_t *s = realloc(c->scratch, vlen);
@@ -230,7 +231,7 @@ void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const voi
         unlink_entry(c, p);
     if (vlen > UINT32_MAX || ENTRY_OVERHEAD + klen + vlen > c->budget / 8)
         return;
-    size_t plen = pack(c, val, vlen);
+    size_t plen = pack(c, cf, val, vlen);
     size_t keep = plen ? plen : vlen;
     size_t need = ENTRY_OVERHEAD + klen + keep;
     make_room(c, need);

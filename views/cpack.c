@@ -99,6 +99,8 @@ static void init(void)
     for (size_t i = 0; i < DICT_N; i++) {
         size_t n = strlen(dict[i]);
         dict_len[i] = (uint8_t)n;
+        if (n >= 32)
+            continue; /* decoding writes fixstr headers only */
         uint32_t h = hash_str(dict[i], n) & (HT_SIZE - 1);
         while (ht[h]) {
             if (strcmp(dict[ht[h] - 1], dict[i]) == 0)
@@ -423,106 +425,158 @@ static size_t str_hdr(uint8_t *h, size_t n)
     return 3;
 }
 
+/* Write a decimal u64 (no leading zeros) as a msgpack string at out (room
+ * for 21 bytes checked by the caller). Returns the bytes written. */
+static size_t put_id(uint8_t *out, uint64_t id)
+{
+    size_t n = 1;
+    for (uint64_t x = id; x >= 10; x /= 10)
+        n++;
+    out[0] = (uint8_t)(0xa0 | n);
+    for (size_t i = n; i > 0; i--) {
+        out[i] = (uint8_t)('0' + id % 10);
+        id /= 10;
+    }
+    return n + 1;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" as a msgpack str8 (34 bytes). */
+static size_t put_time(uint8_t *out, const uint8_t *p)
+{
+    unsigned y = (unsigned)p[0] << 8 | p[1];
+    unsigned us = (unsigned)p[7] << 16 | (unsigned)p[8] << 8 | p[9];
+    char *s = (char *)out + 2;
+    out[0] = 0xd9;
+    out[1] = 32;
+    s[0] = (char)('0' + y / 1000 % 10);
+    s[1] = (char)('0' + y / 100 % 10);
+    s[2] = (char)('0' + y / 10 % 10);
+    s[3] = (char)('0' + y % 10);
+    s[4] = '-';
+    s[5] = (char)('0' + p[2] / 10 % 10);
+    s[6] = (char)('0' + p[2] % 10);
+    s[7] = '-';
+    s[8] = (char)('0' + p[3] / 10 % 10);
+    s[9] = (char)('0' + p[3] % 10);
+    s[10] = 'T';
+    s[11] = (char)('0' + p[4] / 10 % 10);
+    s[12] = (char)('0' + p[4] % 10);
+    s[13] = ':';
+    s[14] = (char)('0' + p[5] / 10 % 10);
+    s[15] = (char)('0' + p[5] % 10);
+    s[16] = ':';
+    s[17] = (char)('0' + p[6] / 10 % 10);
+    s[18] = (char)('0' + p[6] % 10);
+    s[19] = '.';
+    for (int i = 25; i >= 20; i--) {
+        s[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    memcpy(s + 26, "+00:00", 6);
+    return 34;
+}
+
 size_t gs_cpack_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
     gs_cpack_init();
-    wbuf w = {out, 0, cap};
+    static const char hex[] = "0123456789abcdef";
     const uint8_t *p = in, *end = in + len;
+    const uint8_t *run = in; /* verbatim bytes not yet copied: run..p */
+    size_t o = 0;
     uint64_t todo[CP_DEPTH];
     int depth = 0;
     uint64_t pending = 1;
-    static const char hex[] = "0123456789abcdef";
     for (;;) {
         while (pending == 0) {
-            if (depth == 0)
-                return p == end ? w.len : 0;
+            if (depth == 0) {
+                if (p != end || cap - o < (size_t)(p - run))
+                    return 0;
+                memcpy(out + o, run, (size_t)(p - run));
+                return o + (size_t)(p - run);
+            }
             pending = todo[--depth];
         }
         if (p >= end)
             return 0;
         pending--;
-        if (p[0] == CP_TOK) {
-            if (end - p < 2)
-                return 0;
-            uint8_t c = p[1], h[3];
-            char s[40];
-            size_t n;
-            p += 2;
-            if (c < CP_DICT_MAX) {
-                if (c >= DICT_N)
-                    return 0;
-                n = dict_len[c];
-                memcpy(s, dict[c], n);
-            } else if (c == CP_ID) {
-                if (end - p < 8)
-                    return 0;
-                uint64_t id = be(p, 8);
-                p += 8;
-                char tmp[24];
-                size_t k = 0;
-                do {
-                    tmp[k++] = (char)('0' + id % 10);
-                    id /= 10;
-                } while (id);
-                for (n = 0; n < k; n++)
-                    s[n] = tmp[k - 1 - n];
-            } else if (c == CP_HEX32) {
-                if (end - p < 16)
-                    return 0;
-                for (int i = 0; i < 16; i++) {
-                    s[2 * i] = hex[p[i] >> 4];
-                    s[2 * i + 1] = hex[p[i] & 15];
-                }
-                p += 16;
-                n = 32;
-            } else if (c == CP_TIME) {
-                if (end - p < 10)
-                    return 0;
-                unsigned y = (unsigned)p[0] << 8 | p[1];
-                unsigned us = (unsigned)p[7] << 16 | (unsigned)p[8] << 8 | p[9];
-                unsigned f[6] = {y / 100, y % 100, p[2], p[3], p[4], p[5]};
-                static const char seps[6] = {0, 0, '-', '-', 'T', ':'}; /* before f[i] */
-                n = 0;
-                for (int i = 0; i < 6; i++) {
-                    if (i >= 2)
-                        s[n++] = seps[i];
-                    s[n++] = (char)('0' + f[i] / 10 % 10);
-                    s[n++] = (char)('0' + f[i] % 10);
-                }
-                s[n++] = ':';
-                s[n++] = (char)('0' + p[6] / 10 % 10);
-                s[n++] = (char)('0' + p[6] % 10);
-                s[n++] = '.';
-                for (int i = 5; i >= 0; i--) {
-                    s[n + (size_t)i] = (char)('0' + us % 10);
-                    us /= 10;
-                }
-                n += 6;
-                memcpy(s + n, "+00:00", 6);
-                n += 6;
-                p += 10;
-            } else {
+        if (p[0] != CP_TOK) {
+            size_t hlen, body;
+            uint64_t kids;
+            int is_str;
+            if (p[0] <= 0x7f || (p[0] >= 0xa0 && p[0] <= 0xbf)) { /* fixint, fixstr */
+                hlen = 1;
+                body = p[0] <= 0x7f ? 0 : (size_t)(p[0] & 0x1f);
+                kids = 0;
+            } else if (header(p, end, &hlen, &body, &kids, &is_str) != 0) {
                 return 0;
             }
-            if (put(&w, h, str_hdr(h, n)) != 0 || put(&w, s, n) != 0)
+            if ((size_t)(end - p) < hlen || (size_t)(end - p - hlen) < body)
                 return 0;
+            p += hlen + body;
+            if (kids) {
+                if (depth == CP_DEPTH)
+                    return 0;
+                todo[depth++] = pending;
+                pending = kids;
+            }
             continue;
         }
-        size_t hlen, body;
-        uint64_t kids;
-        int is_str;
-        if (header(p, end, &hlen, &body, &kids, &is_str) != 0)
+        /* A replaced string: flush the verbatim run, then expand it. */
+        if (end - p < 2)
             return 0;
-        if ((size_t)(end - p) < hlen || (size_t)(end - p - hlen) < body)
-            return 0;
-        if (put(&w, p, hlen + body) != 0)
-            return 0;
-        p += hlen + body;
-        if (kids) {
-            if (depth == CP_DEPTH)
+        uint8_t c = p[1];
+        size_t need, arg;
+        if (c < CP_DICT_MAX) {
+            if (c >= DICT_N || dict_len[c] >= 32)
                 return 0;
-            todo[depth++] = pending;
-            pending = kids;
+            need = 1 + (size_t)dict_len[c];
+            arg = 0;
+        } else if (c == CP_ID) {
+            need = 21; /* at most */
+            arg = 8;
+        } else if (c == CP_HEX32) {
+            need = 34;
+            arg = 16;
+        } else if (c == CP_TIME) {
+            need = 34;
+            arg = 10;
+        } else {
+            return 0;
         }
+        if ((size_t)(end - p - 2) < arg)
+            return 0;
+        uint64_t id = 0;
+        if (c == CP_ID) {
+            id = be(p + 2, 8);
+            need = 2;
+            for (uint64_t x = id; x >= 10; x /= 10)
+                need++;
+        }
+        size_t r = (size_t)(p - run);
+        if (cap - o < r || cap - o - r < need)
+            return 0;
+        memcpy(out + o, run, r);
+        o += r;
+        p += 2;
+        if (c < CP_DICT_MAX) {
+            size_t n = dict_len[c];
+            out[o] = (uint8_t)(0xa0 | n);
+            memcpy(out + o + 1, dict[c], n);
+            o += n + 1;
+        } else if (c == CP_ID) {
+            o += put_id(out + o, id);
+        } else if (c == CP_HEX32) {
+            out[o] = 0xd9;
+            out[o + 1] = 32;
+            for (int i = 0; i < 16; i++) {
+                out[o + 2 + 2 * i] = (uint8_t)hex[p[i] >> 4];
+                out[o + 3 + 2 * i] = (uint8_t)hex[p[i] & 15];
+            }
+            o += 34;
+        } else {
+            o += put_time(out + o, p);
+        }
+        p += arg;
+        run = p;
     }
 }

@@ -158,11 +158,13 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     size_t vlen = 0;
     uint8_t key[16];
     size_t klen = gs_vkey(t, guild, id, key);
-    if (rc == 1 && cached)
-        was_cached = gs_vcache_has(v->ecache, (int)t, key, klen);
-    if (rc == 1)
-        rc = cached ? gs_vread(v, ro, (int)t, key, klen, 0, &val, &vlen, err)
-                    : db_get(v, ro, (int)t, key, klen, &val, &vlen, err);
+    if (rc == 1 && cached) {
+        was_cached = gs_vcache_get(v->ecache, (int)t, key, klen, &val, &vlen);
+        if (was_cached < 0)
+            rc = gs_err_set(err, GS_ENOMEM, "out of memory reading views");
+    }
+    if (rc == 1 && was_cached != 1)
+        rc = db_get(v, ro, (int)t, key, klen, &val, &vlen, err);
     if (rc == 0)
         rc = gs_err_set(err, GS_ENOTFOUND, "no %s %llu", gs_view_type_name(t),
                         (unsigned long long)id);
@@ -176,7 +178,7 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
         pthread_rwlock_unlock(&v->cache_lock);
         /* Remember what was read from RocksDB, unless a commit landed in
          * between (the value might be stale then). */
-        if (rc == GS_OK && !was_cached) {
+        if (rc == GS_OK && was_cached != 1) {
             pthread_rwlock_wrlock(&v->cache_lock);
             if (v->cache_gen == gen)
                 gs_vcache_put(v->ecache, (int)t, key, klen, val, vlen);
