@@ -197,9 +197,9 @@ static void usage(void)
           "  --dir DIR   views directory (default: a fresh one under /tmp, removed after)\n"
           "  --batch N   records per gs_views_apply call (default 1024)\n"
           "  --gets N    point gets per measurement (default 200000)\n"
-          "  --cache-mb N          RocksDB block cache (default: the views' 16)\n"
-          "  --entity-cache-mb N   entity cache, 0 = none (default: the views' 24)\n"
-          "  --write-buffer-mb N   all write buffers together (default: the views' 24)\n",
+          "  --cache-mb N          RocksDB block cache (default: the views' 8)\n"
+          "  --entity-cache-mb N   entity cache, 0 = none (default: the views' 32)\n"
+          "  --write-buffer-mb N   all write buffers together (default: the views' 16)\n",
           stderr);
 }
 
