@@ -130,6 +130,21 @@ static int commit(gs_views *v, gs_err *err)
     return GS_OK;
 }
 
+/* Give freed memory back to the system, at most once a second. The
+ * applier, RocksDB's flush and compaction threads and the store's threads
+ * each allocate from their own malloc arena; memtables, compaction buffers
+ * and parse buffers freed in one are not reused by another, and glibc keeps
+ * them resident (measured: 40 MB of the 128 MB of a default-shape ingest).
+ * A trim costs about a millisecond. */
+static void trim(gs_views *v)
+{
+    uint64_t now = gs_mono_ns();
+    if (now - v->last_trim_ns < 1000000000ull)
+        return;
+    v->last_trim_ns = now;
+    malloc_trim(0);
+}
+
 int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
 {
     if (v->read_only)
@@ -169,6 +184,7 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
         if (rc == GS_OK) {
             v->watermark = wm;
             v->fail_count = fails;
+            trim(v);
         }
     }
     gs_ov_reset(v->ov);

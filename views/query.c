@@ -395,6 +395,7 @@ int gs_vq_open(gs_views *v, const gs_vq_spec *s, gs_vq **out, gs_err *err)
         goto fail;
     }
     rocksdb_readoptions_set_snapshot(q->ro, q->snap);
+    rocksdb_readoptions_set_total_order_seek(q->ro, 1);
     /* Full scans read every block once: keep them out of the cache. */
     if (!s->guild && !s->user)
         rocksdb_readoptions_set_fill_cache(q->ro, 0);
@@ -413,6 +414,9 @@ int gs_vq_open(gs_views *v, const gs_vq_spec *s, gs_vq **out, gs_err *err)
         q->single_klen = gs_vkey(t, s->guild, s->user, q->single_key);
     } else if (s->user) {
         q->mode = Q_INDEX;
+        /* A 9-byte idx prefix: the prefix bloom may skip files. */
+        rocksdb_readoptions_set_total_order_seek(q->ro, 0);
+        rocksdb_readoptions_set_prefix_same_as_start(q->ro, 1);
         p[0] = 'U';
         gs_be64(p + 1, s->user);
         rc = open_iter(q, GS_VCF_IDX, p, 9, err);
@@ -425,6 +429,8 @@ int gs_vq_open(gs_views *v, const gs_vq_spec *s, gs_vq **out, gs_err *err)
         rc = open_iter(q, GS_VIEW_MEMBER, p, 8, err);
     } else if (name) {
         q->mode = Q_KEYS;
+        rocksdb_readoptions_set_total_order_seek(q->ro, 0);
+        rocksdb_readoptions_set_prefix_same_as_start(q->ro, 1);
         rc = collect_named(q, name, s->guild, err);
     } else if (s->guild) {
         q->mode = Q_SCAN;

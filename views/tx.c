@@ -201,7 +201,9 @@ int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_i
         memcpy(it->ov, ents, n * sizeof(*it->ov));
         it->nov = n;
     }
-    it->it = rocksdb_create_iterator_cf(tx->v->db, tx->v->ro, tx->v->cf[cf]);
+    const rocksdb_readoptions_t *ro =
+        cf == GS_VCF_IDX && plen >= GS_VIDX_PREFIX ? tx->v->ro_pfx : tx->v->ro;
+    it->it = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);
     if (!it->it) {
         free(it->ov);
         it->ov = NULL;

@@ -40,8 +40,9 @@ struct gs_views {
     rocksdb_filterpolicy_t *filter; /* owned by bbto once set */
     rocksdb_column_family_handle_t *cf_default;
     rocksdb_column_family_handle_t *cf[GS_VCF_COUNT];
-    rocksdb_readoptions_t *ro;  /* plain reads by the applier */
-    rocksdb_writeoptions_t *wo; /* WAL off: the log is the truth */
+    rocksdb_readoptions_t *ro;     /* plain reads by the applier (total order) */
+    rocksdb_readoptions_t *ro_pfx; /* the applier's idx prefix scans (prefix bloom) */
+    rocksdb_writeoptions_t *wo;    /* WAL off: the log is the truth */
 
     uint32_t keep; /* rules */
     gs_views_tuning tuning;
@@ -69,6 +70,7 @@ struct gs_views {
     /* The committed `me` (meta), read once: every member removal asks. */
     uint64_t me;
     int me_known;
+    uint64_t last_trim_ns; /* see trim() in apply.c */
 };
 
 /* ---- db.c ---- */
@@ -189,6 +191,10 @@ uint64_t gs_vname_hash(const char *s, size_t n);
 /* idx key of a channel in name class cls: 'N', cls, guild, id (25 bytes). */
 size_t gs_vname_key(uint64_t cls, uint64_t guild, uint64_t id, uint8_t key[25]);
 #define GS_VIDX_NAME 'N'
+/* Prefix length of the idx family's prefix extractor: 'U' + user id. Every
+ * idx key is longer. Prefix scans of idx at least this long (user index,
+ * name index) use gs_views.ro_pfx / prefix_same_as_start. */
+#define GS_VIDX_PREFIX 9
 
 /* Delete one entity with its index entries (and, for a member, the user if
  * no membership is left). */
