@@ -245,7 +245,8 @@ static int enc_str(wbuf *w, const uint8_t *hdr, size_t hlen, const char *s, size
         for (int i = 0; i < 16 && ok; i++) {
             int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
             ok = a >= 0 && b >= 0;
-            t[2 + i] = (uint8_t)(a << 4 | b);
+            if (ok)
+                t[2 + i] = (uint8_t)((unsigned)a << 4 | (unsigned)b);
         }
         if (ok)
             return put(w, t, 18);
