@@ -198,7 +198,7 @@ static void usage(void)
           "  --batch N   records per gs_views_apply call (default 1024)\n"
           "  --gets N    point gets per measurement (default 200000)\n"
           "  --cache-mb N          RocksDB block cache (default: the views' 8)\n"
-          "  --entity-cache-mb N   entity cache, 0 = none (default: the views' 32)\n"
+          "  --entity-cache-mb N   entity cache, 0 = none (default: the views' 40)\n"
           "  --write-buffer-mb N   all write buffers together (default: the views' 16)\n",
           stderr);
 }
