@@ -116,6 +116,7 @@ static size_t load_expectations(expect_row *rows, size_t max)
 static const char *nth_line(const char *file, size_t flen, int want, size_t *len)
 {
     int ln = 1;
+    *len = 0; /* fail_msg does not return, but the compiler cannot tell */
     for (size_t off = 0; off < flen;) {
         const char *nl = memchr(file + off, '\n', flen - off);
         size_t l = nl ? (size_t)(nl - (file + off)) : flen - off;

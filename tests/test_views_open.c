@@ -148,13 +148,17 @@ static void test_schema_change_wipes(void **state)
     gs_views *v;
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
     assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
-    /* As if an older build had written the views. */
-    uint8_t old[4] = {0, 0, 0, 0};
+    /* As if an older build had written the views (schema 1: before the
+     * channel name index). */
+    uint8_t old[4] = {0, 0, 0, 1};
     put_meta(v, GS_VMETA_FORMAT, old, 4);
     gs_views_close(v, NULL);
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
     assert_non_null(gs_views_wiped_reason(v));
-    assert_string_equal(gs_views_wiped_reason(v), "view schema version 0 -> 1");
+    char want[64];
+    snprintf(want, sizeof(want), "view schema version 1 -> %d", GS_VIEWS_SCHEMA);
+    assert_string_equal(gs_views_wiped_reason(v), want);
+    assert_int_equal(GS_VIEWS_SCHEMA, 2);
     assert_int_equal(gs_views_watermark(v), 0);
     assert_int_equal(gs_tv_count(v, GS_VIEW_GUILD, NULL, NULL, NULL), 0);
     gs_views_status st;

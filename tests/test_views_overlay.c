@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "cache.h"
+#include "cpack.h"
+#include "mp.h"
 #include "overlay.h"
 
 static int getv(gs_ov *ov, int cf, const char *k, char *out, size_t cap)
@@ -142,25 +144,37 @@ static void test_overlay_prefix_and_order(void **state)
     gs_ov_destroy(ov);
 }
 
+/* gs_vcache_get, then compare with want (NULL: a miss expected). */
+static void cache_expect(gs_vcache *c, int cf, const char *key, const void *want, size_t wlen)
+{
+    char *v = NULL;
+    size_t vl = 0;
+    int rc = gs_vcache_get(c, cf, key, strlen(key), &v, &vl);
+    assert_int_equal(gs_vcache_has(c, cf, key, strlen(key)), want != NULL);
+    if (!want) {
+        assert_int_equal(rc, 0);
+        return;
+    }
+    assert_int_equal(rc, 1);
+    assert_int_equal(vl, wlen);
+    assert_memory_equal(v, want, wlen);
+    free(v);
+}
+
 static void test_cache(void **state)
 {
     (void)state;
     assert_null(gs_vcache_create(0));
     gs_vcache *c = gs_vcache_create(1u << 20);
     assert_non_null(c);
-    const uint8_t *v;
-    size_t vl;
-    assert_int_equal(gs_vcache_peek(c, 1, "k", 1, &v, &vl), 0);
+    cache_expect(c, 1, "k", NULL, 0);
     gs_vcache_put(c, 1, "k", 1, "value", 5);
-    assert_int_equal(gs_vcache_peek(c, 1, "k", 1, &v, &vl), 1);
-    assert_int_equal(vl, 5);
-    assert_memory_equal(v, "value", 5);
-    assert_int_equal(gs_vcache_peek(c, 2, "k", 1, &v, &vl), 0);
+    cache_expect(c, 1, "k", "value", 5);
+    cache_expect(c, 2, "k", NULL, 0);
     gs_vcache_put(c, 1, "k", 1, "v2", 2);
-    assert_int_equal(gs_vcache_peek(c, 1, "k", 1, &v, &vl), 1);
-    assert_memory_equal(v, "v2", 2);
+    cache_expect(c, 1, "k", "v2", 2);
     gs_vcache_del(c, 1, "k", 1);
-    assert_int_equal(gs_vcache_peek(c, 1, "k", 1, &v, &vl), 0);
+    cache_expect(c, 1, "k", NULL, 0);
     /* Many entries: the budget holds, recent ones are there. */
     char val[1000];
     memset(val, 'x', sizeof(val));
@@ -172,7 +186,7 @@ static void test_cache(void **state)
         gs_vcache_stats_get(c, &st);
         assert_true(st.bytes <= st.budget);
     }
-    assert_int_equal(gs_vcache_peek(c, 3, "key4999", 7, &v, &vl), 1);
+    cache_expect(c, 3, "key4999", val, sizeof(val));
     gs_vcache_stats st;
     gs_vcache_stats_get(c, &st);
     assert_true(st.entries > 100 && st.entries < 5000);
@@ -181,13 +195,105 @@ static void test_cache(void **state)
     char *huge = calloc(1, 200000);
     gs_vcache_put(c, 3, "big", 3, huge, 200000);
     free(huge);
-    assert_int_equal(gs_vcache_peek(c, 3, "big", 3, &v, &vl), 0);
+    cache_expect(c, 3, "big", NULL, 0);
     gs_vcache_clear(c);
     gs_vcache_stats_get(c, &st);
     assert_int_equal(st.entries, 0);
-    assert_int_equal(gs_vcache_peek(c, 3, "key4999", 7, &v, &vl), 0);
+    cache_expect(c, 3, "key4999", NULL, 0);
     gs_vcache_destroy(c);
     gs_vcache_destroy(NULL);
+}
+
+/* Encode p[0..n) and check that decoding gives it back exactly (or that it
+ * was refused); returns the encoded length (0 = refused). */
+static size_t cpack_roundtrip(const void *p, size_t n)
+{
+    uint8_t *enc = malloc(n + 1), *dec = malloc(n + 1);
+    assert_non_null(enc);
+    assert_non_null(dec);
+    size_t e = gs_cpack_encode(p, n, enc, n);
+    if (e) {
+        assert_true(e <= n);
+        assert_int_equal(gs_cpack_decode(enc, e, dec, n), n);
+        assert_memory_equal(dec, p, n);
+        /* A buffer one byte short is refused, never overrun. */
+        assert_int_equal(gs_cpack_decode(enc, e, dec, n - 1), 0);
+        /* A truncated stream is refused. */
+        if (e > 1)
+            assert_int_equal(gs_cpack_decode(enc, e - 1, dec, n), 0);
+    }
+    free(enc);
+    free(dec);
+    return e;
+}
+
+static void test_cpack(void **state)
+{
+    (void)state;
+    /* Every kind of string the codec replaces, and near misses it must not. */
+    gs_json *js;
+    gs_err err;
+    assert_int_equal(gs_json_create(1u << 20, 64, &js, &err), GS_OK);
+    static const char *const docs[] = {
+        "{\"id\":\"1566421553692905472\",\"username\":\"x\",\"avatar\":"
+        "\"7745fa88451305da348ec18c03458ed8\",\"joined_at\":\"2026-11-01T12:00:01.105000+00:00\","
+        "\"discriminator\":\"0\",\"roles\":[\"1503495375884402688\",\"18446744073709551615\"],"
+        "\"n\":[1,-1,300,-300,70000,-70000,5000000000,-5000000000,1.5,true,false,null]}",
+        "{\"a\":\"0123456789012\",\"b\":\"18446744073709551616\",\"c\":\"99999999999999999999\","
+        "\"d\":\"7745FA88451305DA348EC18C03458ED8\",\"e\":\"2026-11-01T12:00:01.105000+01:00\","
+        "\"f\":\"2026-11-01 12:00:01.105000+00:00\",\"g\":\"\",\"h\":\"123456789\","
+        "\"i\":\"0000-00-00T00:00:00.000000+00:00\",\"j\":\"9999-99-99T99:99:99.999999+00:00\","
+        "\"k\":{\"name\":{\"type\":[[],{},[{}]]}},\"l\":\"1234567890\",\"m\":\"-1234567890\"}",
+        "[\"online\",\"dnd\",\"idle\",\"offline\",\"en-US\",\"0\",\"00\"]",
+        "\"just a string that is long enough to be thirty-two+ bytes\"",
+        "42",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        gs_jval root;
+        size_t n = strlen(docs[i]);
+        assert_int_equal(gs_json_parse(js, docs[i], n, n, &root, &err), GS_OK);
+        gs_vbuf b = {0};
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, gs_vbuf_mp_write);
+        assert_int_equal(gs_mp_pack_json(&pk, root), 0);
+        size_t e = cpack_roundtrip(b.p, b.len);
+        if (i == 0)
+            assert_true(e > 0 && e * 3 < b.len * 2); /* it does shrink */
+        gs_vbuf_free(&b);
+    }
+    gs_json_destroy(js);
+    /* Not msgpack, truncated, or using the reserved byte: refused. */
+    static const uint8_t bad[][4] = {{0xc1}, {0x92, 0x01}, {0xa5, 'a'}, {0xdc, 0x00}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(cpack_roundtrip(bad[i], i == 0 ? 1 : 2), 0);
+    /* Two values where one is expected: refused. */
+    assert_int_equal(cpack_roundtrip("\x01\x02", 2), 0);
+    /* Non-minimal string headers are kept as they are. */
+    static const uint8_t str8[] = {0xd9, 0x02, 'i', 'd'};
+    uint8_t enc[8], dec[8];
+    size_t e = gs_cpack_encode(str8, sizeof(str8), enc, sizeof(enc));
+    assert_int_equal(e, sizeof(str8));
+    assert_int_equal(gs_cpack_decode(enc, e, dec, sizeof(dec)), sizeof(str8));
+    assert_memory_equal(dec, str8, sizeof(str8));
+    /* Random bytes never crash either side. */
+    uint64_t x = 88172645463325252ull;
+    uint8_t buf[64], out[256];
+    for (int round = 0; round < 200000; round++) {
+        size_t n = 1 + round % 63;
+        for (size_t k = 0; k < n; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            buf[k] = (uint8_t)x;
+        }
+        size_t en = gs_cpack_encode(buf, n, out, sizeof(out));
+        if (en) {
+            uint8_t back[64];
+            assert_int_equal(gs_cpack_decode(out, en, back, sizeof(back)), n);
+            assert_memory_equal(back, buf, n);
+        }
+        gs_cpack_decode(buf, n, out, sizeof(out));
+    }
 }
 
 int main(void)
@@ -197,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_overlay_rollback),
         cmocka_unit_test(test_overlay_prefix_and_order),
         cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_cpack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -390,12 +390,317 @@ static void test_batch_sizes_same_dump(void **state)
     free(ref);
 }
 
+/* The fixture files and a stream of updates (the same ones for every
+ * tuning), applied to views opened with t. */
+static gs_views *build_tuned(const char *dir, const gs_views_tuning *t, const gs_tv_file *files,
+                             size_t nfiles)
+{
+    gs_views *v;
+    assert_int_equal(gs_views_open_tuned(dir, NULL, t, &v, NULL), GS_OK);
+    uint64_t lsn = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        gs_log_rec *recs = malloc(files[i].n * sizeof(*recs));
+        assert_non_null(recs);
+        memcpy(recs, files[i].recs, files[i].n * sizeof(*recs));
+        for (size_t k = 0; k < files[i].n; k++)
+            recs[k].lsn = ++lsn;
+        for (size_t k = 0; k < files[i].n; k += 7)
+            assert_int_equal(
+                gs_views_apply(v, recs + k, files[i].n - k < 7 ? files[i].n - k : 7, NULL), GS_OK);
+        free(recs);
+    }
+    static char bufs[16][1024];
+    gs_log_rec recs[16];
+    for (uint64_t l = 1; l <= 4000;) {
+        size_t n = 0;
+        for (; n < 16 && l <= 4000; n++, l++) {
+            memset(&recs[n], 0, sizeof(recs[n]));
+            recs[n].lsn = ++lsn;
+            recs[n].raw = bufs[n];
+            recs[n].raw_len = gs_tv_stream_frame(l, bufs[n], sizeof(bufs[n]), &recs[n].event);
+            recs[n].event_len = strlen(recs[n].event);
+        }
+        assert_int_equal(gs_views_apply(v, recs, n, NULL), GS_OK);
+    }
+    return v;
+}
+
+/* The entity cache changes nothing but speed: no cache, a tiny one
+ * (constant eviction) and the default give the same dump and the same
+ * point gets (which read through the cache). */
+static void test_cache_budgets_same_views(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"scenario.ndjson", "hikari.ndjson", "kord.ndjson",
+                                        "twilight.ndjson", "discord-api-docs.ndjson"};
+    gs_tv_file files[GS_ARRAY_LEN(names)];
+    for (size_t i = 0; i < GS_ARRAY_LEN(names); i++)
+        gs_tv_load(names[i], &files[i]);
+    const gs_views_tuning tunings[] = {
+        {.no_entity_cache = 1},
+        {.entity_cache_bytes = 4096},
+        {.entity_cache_bytes = 64u << 10},
+        {0},
+    };
+    gs_views *v[GS_ARRAY_LEN(tunings)];
+    char dirs[GS_ARRAY_LEN(tunings)][256];
+    char *ref = NULL;
+    for (size_t i = 0; i < GS_ARRAY_LEN(tunings); i++) {
+        gs_tv_tmpdir(dirs[i], sizeof(dirs[i]));
+        v[i] = build_tuned(dirs[i], &tunings[i], files, GS_ARRAY_LEN(names));
+        char *d = gs_tv_dump(v[i]);
+        if (!ref)
+            ref = d;
+        else {
+            assert_string_equal(d, ref);
+            free(d);
+        }
+    }
+    free(ref);
+    /* Every entity of every type, got twice (a miss, then a hit) from each. */
+    size_t checked = 0;
+    for (int t = 0; t < GS_VIEW_TYPE_COUNT; t++) {
+        gs_vq_spec spec = {.type = (gs_view_type)t};
+        gs_vq *q;
+        assert_int_equal(gs_vq_open(v[0], &spec, &q, NULL), GS_OK);
+        const char *out;
+        size_t len;
+        gs_json *p;
+        assert_int_equal(gs_json_create(1u << 20, 256, &p, NULL), GS_OK);
+        while (gs_vq_next(q, GS_VFMT_JSON, &out, &len, NULL) == 1) {
+            gs_jval root, x, u;
+            assert_int_equal(gs_json_parse(p, out, len, len, &root, NULL), GS_OK);
+            uint64_t g = 0, id = 0;
+            if (gs_json_getz(root, "guild_id", &x))
+                gs_json_snowflake(x, &g);
+            if (t == GS_VIEW_MEMBER || t == GS_VIEW_PRESENCE) {
+                assert_true(gs_json_getz(root, "user", &u) && gs_json_getz(u, "id", &x));
+                gs_json_snowflake(x, &id);
+            } else if (t == GS_VIEW_VOICE_STATE) {
+                assert_true(gs_json_getz(root, "user_id", &x));
+                gs_json_snowflake(x, &id);
+            } else {
+                assert_true(gs_json_getz(root, "id", &x));
+                gs_json_snowflake(x, &id);
+            }
+            if ((t == GS_VIEW_MEMBER || t == GS_VIEW_VOICE_STATE || t == GS_VIEW_PRESENCE) && !g)
+                continue;
+            char *want = NULL;
+            size_t wlen = 0;
+            assert_int_equal(
+                gs_views_get(v[0], (gs_view_type)t, id, g, GS_VFMT_MSGPACK, &want, &wlen, NULL),
+                GS_OK);
+            for (size_t i = 1; i < GS_ARRAY_LEN(tunings); i++) {
+                for (int round = 0; round < 2; round++) {
+                    char *got;
+                    size_t glen;
+                    assert_int_equal(gs_views_get(v[i], (gs_view_type)t, id, g, GS_VFMT_MSGPACK,
+                                                  &got, &glen, NULL),
+                                     GS_OK);
+                    assert_int_equal(glen, wlen);
+                    assert_memory_equal(got, want, wlen);
+                    free(got);
+                }
+            }
+            free(want);
+            checked++;
+        }
+        gs_vq_close(q);
+        gs_json_destroy(p);
+    }
+    assert_true(checked > 100);
+    for (size_t i = 0; i < GS_ARRAY_LEN(tunings); i++) {
+        gs_views_close(v[i], NULL);
+        gs_tv_rmtree(dirs[i]);
+    }
+    for (size_t i = 0; i < GS_ARRAY_LEN(names); i++)
+        gs_tv_free(&files[i]);
+}
+
+/* All results of a query (msgpack, each prefixed by its length) and the
+ * count, with or without the where index. */
+static char *query_all(gs_views *v, uint64_t guild, const char *value, uint64_t limit, int no_index,
+                       uint64_t *count)
+{
+    gs_vwhere w[2] = {{"name", value}, {"type", "0"}};
+    gs_vq_spec spec = {.type = GS_VIEW_CHANNEL,
+                       .guild = guild,
+                       .where = w,
+                       .nwhere = 1 + (limit == 7),
+                       .limit = limit,
+                       .no_index = no_index};
+    gs_vq *q;
+    assert_int_equal(gs_vq_open(v, &spec, &q, NULL), GS_OK);
+    size_t cap = 1024, len = 0;
+    char *all = malloc(cap);
+    assert_non_null(all);
+    const char *out;
+    size_t olen;
+    int rc;
+    while ((rc = gs_vq_next(q, GS_VFMT_MSGPACK, &out, &olen, NULL)) == 1) {
+        while (cap - len < olen + 16) {
+            cap *= 2;
+            all = realloc(all, cap);
+            assert_non_null(all);
+        }
+        len += (size_t)snprintf(all + len, 16, "%zu:", olen);
+        memcpy(all + len, out, olen);
+        len += olen;
+    }
+    assert_int_equal(rc, 0);
+    gs_vq_close(q);
+    all[len] = '\0';
+    assert_int_equal(gs_vq_open(v, &spec, &q, NULL), GS_OK);
+    assert_int_equal(gs_vq_count(q, count, NULL), GS_OK);
+    gs_vq_close(q);
+    return all;
+}
+
+/* The name index answers exactly as the scan does; returns matches seen. */
+static uint64_t check_where_index(gs_views *v)
+{
+    static const char *const values[] = {"general", "random", "123", "null", "1.5", "x",
+                                         "c5",      "c77",    "",    "true", "nope"};
+    static const uint64_t guilds[] = {0, 7000, 7001, 7002, 1000, 1001, 1002, 1003, 1004, 1005};
+    uint64_t seen = 0;
+    for (size_t i = 0; i < GS_ARRAY_LEN(values); i++) {
+        for (size_t g = 0; g < GS_ARRAY_LEN(guilds); g++) {
+            static const uint64_t limits[] = {0, 1, 7};
+            for (size_t l = 0; l < GS_ARRAY_LEN(limits); l++) {
+                uint64_t n1, n2;
+                char *a = query_all(v, guilds[g], values[i], limits[l], 0, &n1);
+                char *b = query_all(v, guilds[g], values[i], limits[l], 1, &n2);
+                assert_string_equal(a, b);
+                assert_int_equal(n1, n2);
+                seen += n1;
+                free(a);
+                free(b);
+            }
+        }
+    }
+    return seen;
+}
+
+static const char odd_names[] =
+    "{\"op\":0,\"t\":\"CHANNEL_CREATE\",\"d\":{\"id\":\"7001\",\"guild_id\":\"7000\",\"name\":"
+    "\"general\",\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_CREATE\",\"d\":{\"id\":\"7002\",\"guild_id\":\"7000\",\"name\":123,"
+    "\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_CREATE\",\"d\":{\"id\":\"7003\",\"guild_id\":\"7000\",\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_CREATE\",\"d\":{\"id\":\"7004\",\"guild_id\":\"7000\",\"name\":null,"
+    "\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_CREATE\",\"d\":{\"id\":\"7005\",\"guild_id\":\"7000\",\"name\":"
+    "[\"general\",\"x\"],\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_CREATE\",\"d\":{\"id\":\"7006\",\"name\":\"general\",\"type\":1}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_UPDATE\",\"d\":{\"id\":\"7001\",\"guild_id\":\"7000\",\"name\":"
+    "\"random\",\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_UPDATE\",\"d\":{\"id\":\"7003\",\"guild_id\":\"7000\",\"name\":"
+    "\"general\",\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_UPDATE\",\"d\":{\"id\":\"7002\",\"guild_id\":\"7000\",\"name\":"
+    "\"123\",\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_CREATE\",\"d\":{\"id\":\"7010\",\"guild_id\":\"7001\",\"name\":"
+    "\"general\",\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_CREATE\",\"d\":{\"id\":\"7011\",\"guild_id\":\"7001\",\"name\":"
+    "\"general\",\"type\":2}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_DELETE\",\"d\":{\"id\":\"7011\",\"guild_id\":\"7001\",\"type\":2}}\n"
+    "{\"op\":0,\"t\":\"GUILD_CREATE\",\"d\":{\"id\":\"7002\",\"name\":\"g\",\"channels\":[{\"id\":"
+    "\"7020\",\"name\":\"general\",\"type\":0},{\"id\":\"7021\",\"name\":\"x\",\"type\":0}]}}\n"
+    "{\"op\":0,\"t\":\"GUILD_CREATE\",\"d\":{\"id\":\"7002\",\"name\":\"g\",\"channels\":[{\"id\":"
+    "\"7021\",\"name\":\"general\",\"type\":0}]}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_UPDATE\",\"d\":{\"id\":\"7004\",\"guild_id\":\"7000\",\"name\":1.5,"
+    "\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"THREAD_CREATE\",\"d\":{\"id\":\"7030\",\"guild_id\":\"7000\",\"parent_id\":"
+    "\"7001\",\"name\":\"general\",\"type\":11}}\n";
+
+static const char odd_names_2[] =
+    "{\"op\":0,\"t\":\"GUILD_DELETE\",\"d\":{\"id\":\"7002\"}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_UPDATE\",\"d\":{\"id\":\"7005\",\"guild_id\":\"7000\",\"name\":"
+    "\"x\",\"type\":0}}\n"
+    "{\"op\":0,\"t\":\"CHANNEL_DELETE\",\"d\":{\"id\":\"7003\",\"guild_id\":\"7000\",\"type\":0}}"
+    "\n";
+
+static void apply_text(gs_views *v, const char *text, uint64_t *lsn)
+{
+    gs_tv_file f;
+    gs_tv_load_text(text, &f);
+    for (size_t k = 0; k < f.n; k++) {
+        gs_log_rec r = f.recs[k];
+        r.lsn = ++*lsn;
+        assert_int_equal(gs_views_apply(v, &r, 1, NULL), GS_OK);
+    }
+    gs_tv_free(&f);
+}
+
+static void apply_stream(gs_views *v, uint64_t from, uint64_t to, uint64_t *lsn)
+{
+    static char bufs[16][1024];
+    gs_log_rec recs[16];
+    for (uint64_t l = from; l <= to;) {
+        size_t n = 0;
+        for (; n < 16 && l <= to; n++, l++) {
+            memset(&recs[n], 0, sizeof(recs[n]));
+            recs[n].lsn = ++*lsn;
+            recs[n].raw = bufs[n];
+            recs[n].raw_len = gs_tv_stream_frame(l, bufs[n], sizeof(bufs[n]), &recs[n].event);
+            recs[n].event_len = strlen(recs[n].event);
+        }
+        assert_int_equal(gs_views_apply(v, recs, n, NULL), GS_OK);
+    }
+}
+
+static void apply_all(gs_views *v)
+{
+    uint64_t lsn = 0;
+    apply_text(v, odd_names, &lsn);
+    apply_stream(v, 1, 3000, &lsn);
+    uint64_t seen = check_where_index(v);
+    assert_true(seen > 20);
+    apply_text(v, odd_names_2, &lsn);
+    apply_stream(v, 3001, 6000, &lsn);
+}
+
+/* `where name=` on channels uses the name index: same results, order and
+ * counts as the scan, through renames, name type changes, deletions, set
+ * replacement, guild deletion, and after a wipe and replay (the rebuilt
+ * index is byte-identical). */
+static void test_where_index_equals_scan(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views *v;
+    gs_views_tuning tiny = {.entity_cache_bytes = 4096};
+    assert_int_equal(gs_views_open_tuned(dir, NULL, &tiny, &v, NULL), GS_OK);
+    apply_all(v);
+    check_where_index(v);
+    assert_true(gs_tv_count(v, GS_VIEW_CHANNEL, "7000", "name", "general") == 0);
+    assert_true(gs_tv_count(v, GS_VIEW_CHANNEL, "7000", "name", "random") == 1);
+    assert_true(gs_tv_count(v, GS_VIEW_CHANNEL, "7000", "name", "x") == 1);
+    assert_true(gs_tv_count(v, GS_VIEW_CHANNEL, "7001", "name", "general") == 1);
+    assert_true(gs_tv_count(v, GS_VIEW_CHANNEL, "7000", "name", "123") == 1);
+    assert_true(gs_tv_count(v, GS_VIEW_CHANNEL, "7000", "name", "1.5") == 1);
+    assert_true(gs_tv_count(v, GS_VIEW_CHANNEL, "7002", "name", "general") == 0);
+    char *before = gs_tv_dump(v);
+    assert_non_null(strstr(before, "idx\t4e")); /* index entries are there */
+    assert_int_equal(gs_views_wipe(v, NULL), GS_OK);
+    apply_all(v);
+    char *after = gs_tv_dump(v);
+    assert_string_equal(before, after);
+    check_where_index(v);
+    free(before);
+    free(after);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_each_checkpoint_fresh),
         cmocka_unit_test(test_batch_sizes_same_dump),
+        cmocka_unit_test(test_cache_budgets_same_views),
+        cmocka_unit_test(test_where_index_equals_scan),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

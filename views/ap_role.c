@@ -5,6 +5,7 @@
  */
 #include "gs_common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,29 @@ int gs_vh_role_upsert(gs_vtx *tx, gs_jval d)
     if (rc != GS_OK)
         return rc;
     return gs_vent_write(tx, GS_VIEW_ROLE, g, id, &role, NULL, NULL, 0, GS_VW_MERGE, NULL);
+}
+
+/* A cheap test that a member value cannot hold role (0), before decoding
+ * it: a role id in "roles" is either a decimal string (whose digits contain
+ * the canonical decimal of role, leading zeros or not) or an integer; a
+ * large one is packed as 8 big-endian bytes. 1 = maybe. */
+typedef struct role_probe {
+    char dec[24];
+    size_t declen;
+    uint8_t be[8];
+    int small; /* below 2^32: integers may be packed shorter; always decode */
+} role_probe;
+
+static void probe_init(role_probe *pr, uint64_t role)
+{
+    pr->declen = (size_t)snprintf(pr->dec, sizeof(pr->dec), "%llu", (unsigned long long)role);
+    gs_be64(pr->be, role);
+    pr->small = role <= UINT32_MAX;
+}
+
+static int maybe_has_role(const role_probe *pr, const uint8_t *val, size_t len)
+{
+    return pr->small || memmem(val, len, pr->dec, pr->declen) || memmem(val, len, pr->be, 8);
 }
 
 /* If the member value has role in its "roles" array, write the array
@@ -93,11 +117,13 @@ int gs_vh_role_delete(gs_vtx *tx, gs_jval d)
         return rc;
     gs_vbuf pending = {0}; /* repeated: u64 user, u32 len, value */
     gs_vbuf roles = {0};
+    role_probe pr;
+    probe_init(&pr, role);
     while ((rc = gs_vtx_it_valid(tx, &it)) == 1) {
         size_t klen, vlen;
         const uint8_t *k = gs_vtx_it_key(&it, &klen);
         const uint8_t *v = gs_vtx_it_val(&it, &vlen);
-        if (klen == 16 && roles_without(v, vlen, role, &roles)) {
+        if (klen == 16 && maybe_has_role(&pr, v, vlen) && roles_without(v, vlen, role, &roles)) {
             gs_mpb *b = &tx->mb;
             gs_mpb_reset(b);
             int brc = gs_mpb_raw(b, "roles", 5, (const uint8_t *)roles.p, roles.len);

@@ -1,6 +1,8 @@
 /*
  * cache.c - bounded entity cache (see cache.h): chained hash table, one
- * allocation per entry, CLOCK eviction by bytes.
+ * allocation per entry, CLOCK eviction by bytes. Values are kept in the
+ * compact form of cpack.h (about 40 % of the msgpack for members and
+ * users), so the same budget holds about twice the entities.
  */
 #include "gs_common.h"
 
@@ -11,6 +13,7 @@
 #include <xxhash.h>
 
 #include "cache.h"
+#include "cpack.h"
 
 #define KEY_MAX 24
 /* Bytes charged per entry beyond key and value: the struct and malloc's
@@ -19,13 +22,14 @@
 
 struct entry {
     struct entry *next;
-    uint64_t hash;
-    uint32_t vlen;
+    uint32_t hash;
+    uint32_t vlen; /* bytes kept (encoded or raw) */
+    uint32_t dlen; /* bytes of the value itself */
     uint8_t cf;
     uint8_t klen;
+    uint8_t packed;   /* 1: data holds gs_cpack_encode's form */
     atomic_uchar ref; /* CLOCK bit, set by lookups under the read lock */
-    uint8_t key[KEY_MAX];
-    uint8_t val[];
+    uint8_t data[];   /* key, then value */
 };
 
 struct gs_vcache {
@@ -34,7 +38,9 @@ struct gs_vcache {
     size_t entries;
     size_t bytes;
     size_t budget;
-    size_t hand; /* CLOCK position (a bucket) */
+    size_t hand;      /* CLOCK position (a bucket) */
+    uint8_t *scratch; /* encoding buffer (changes hold the write lock) */
+    size_t scratch_cap;
 };
 
 gs_vcache *gs_vcache_create(size_t budget_bytes)
@@ -78,42 +84,63 @@ void gs_vcache_destroy(gs_vcache *c)
         return;
     gs_vcache_clear(c);
     free(c->buckets);
+    free(c->scratch);
     free(c);
 }
 
-static uint64_t hash_of(int cf, const void *key, size_t klen)
+static uint32_t hash_of(int cf, const void *key, size_t klen)
 {
-    return XXH3_64bits_withSeed(key, klen, (uint64_t)cf + 1);
+    return (uint32_t)XXH3_64bits_withSeed(key, klen, (uint64_t)cf + 1);
 }
 
 static size_t charge(const struct entry *e)
 {
-    return ENTRY_OVERHEAD + e->vlen;
+    return ENTRY_OVERHEAD + e->klen + e->vlen;
 }
 
-static struct entry **slot_of(gs_vcache *c, int cf, const void *key, size_t klen, uint64_t h)
+static struct entry **slot_of(gs_vcache *c, int cf, const void *key, size_t klen, uint32_t h)
 {
     struct entry **p = &c->buckets[h & (c->nbuckets - 1)];
     for (; *p; p = &(*p)->next) {
         const struct entry *e = *p;
-        if (e->hash == h && e->cf == cf && e->klen == klen && memcmp(e->key, key, klen) == 0)
+        if (e->hash == h && e->cf == cf && e->klen == klen && memcmp(e->data, key, klen) == 0)
             break;
     }
     return p;
 }
 
-int gs_vcache_peek(gs_vcache *c, int cf, const void *key, size_t klen, const uint8_t **val,
-                   size_t *vlen)
+static struct entry *lookup(gs_vcache *c, int cf, const void *key, size_t klen)
 {
     if (!c || klen > KEY_MAX)
-        return 0;
-    uint64_t h = hash_of(cf, key, klen);
-    struct entry *e = *slot_of(c, cf, key, klen, h);
+        return NULL;
+    struct entry *e = *slot_of(c, cf, key, klen, hash_of(cf, key, klen));
+    if (e)
+        atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+    return e;
+}
+
+int gs_vcache_has(gs_vcache *c, int cf, const void *key, size_t klen)
+{
+    return lookup(c, cf, key, klen) != NULL;
+}
+
+int gs_vcache_get(gs_vcache *c, int cf, const void *key, size_t klen, char **val, size_t *vlen)
+{
+    struct entry *e = lookup(c, cf, key, klen);
     if (!e)
         return 0;
-    atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
-    *val = e->val;
-    *vlen = e->vlen;
+    char *v = malloc(e->dlen ? e->dlen : 1);
+    if (!v)
+        return -1;
+    const uint8_t *stored = e->data + e->klen;
+    if (!e->packed)
+        memcpy(v, stored, e->dlen);
+    else if (gs_cpack_decode(stored, e->vlen, (uint8_t *)v, e->dlen) != e->dlen) {
+        free(v); /* cannot happen: it was checked when stored */
+        return 0;
+    }
+    *val = v;
+    *vlen = e->dlen;
     return 1;
 }
 
@@ -177,30 +204,51 @@ static void grow(gs_vcache *c)
     c->hand = 0;
 }
 
+/* The compact form of val in c->scratch: its length, or 0 (keep raw).
+ * Guilds stay raw: few, large, and read by every guild get. */
+static size_t pack(gs_vcache *c, int cf, const void *val, size_t vlen)
+{
+    if (vlen < 16 || cf == 0)
+        return 0;
+    if (c->scratch_cap < vlen) {
+        uint8_t *s = realloc(c->scratch, vlen);
+        if (!s)
+            return 0;
+        c->scratch = s;
+        c->scratch_cap = vlen;
+    }
+    size_t n = gs_cpack_encode(val, vlen, c->scratch, vlen);
+    return n && n < vlen ? n : 0;
+}
+
 void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const void *val, size_t vlen)
 {
     if (!c || klen > KEY_MAX)
         return;
-    uint64_t h = hash_of(cf, key, klen);
+    uint32_t h = hash_of(cf, key, klen);
     struct entry **p = slot_of(c, cf, key, klen, h);
     if (*p)
         unlink_entry(c, p);
-    size_t need = ENTRY_OVERHEAD + vlen;
-    if (vlen > UINT32_MAX || need > c->budget / 8)
+    if (vlen > UINT32_MAX || ENTRY_OVERHEAD + klen + vlen > c->budget / 8)
         return;
+    size_t plen = pack(c, cf, val, vlen);
+    size_t keep = plen ? plen : vlen;
+    size_t need = ENTRY_OVERHEAD + klen + keep;
     make_room(c, need);
     if (c->bytes + need > c->budget)
         return;
-    struct entry *e = malloc(sizeof(*e) + vlen);
+    struct entry *e = malloc(sizeof(*e) + klen + keep);
     if (!e)
         return;
     e->hash = h;
-    e->vlen = (uint32_t)vlen;
+    e->vlen = (uint32_t)keep;
+    e->dlen = (uint32_t)vlen;
     e->cf = (uint8_t)cf;
     e->klen = (uint8_t)klen;
+    e->packed = plen != 0;
     atomic_init(&e->ref, 0);
-    memcpy(e->key, key, klen);
-    memcpy(e->val, val, vlen);
+    memcpy(e->data, key, klen);
+    memcpy(e->data + klen, plen ? c->scratch : (const uint8_t *)val, keep);
     struct entry **b = &c->buckets[h & (c->nbuckets - 1)];
     e->next = *b;
     *b = e;

@@ -11,6 +11,7 @@
  *  - readers look up under gs_views.cache_lock held for reading, so no
  *    commit lands between the reads of one call (they see one state).
  * Eviction is CLOCK over the buckets, by bytes (keys, values, overhead).
+ * Values are kept in cpack.h's compact form and decoded on each hit.
  *
  * Not thread-safe by itself: the lock lives in gs_views. Lookups may run
  * concurrently (the reference bit is atomic); changes need the write lock.
@@ -27,10 +28,11 @@ typedef struct gs_vcache gs_vcache;
 gs_vcache *gs_vcache_create(size_t budget_bytes);
 void gs_vcache_destroy(gs_vcache *c);
 
-/* 1 with *val / *vlen pointing at the cached bytes (valid while the lock
- * is held and until the next change), 0 on a miss. */
-int gs_vcache_peek(gs_vcache *c, int cf, const void *key, size_t klen, const uint8_t **val,
-                   size_t *vlen);
+/* 1 with *val a malloc'ed copy of the cached value (free()) of *vlen
+ * bytes, 0 on a miss, -1 out of memory. Needs the lock held for reading. */
+int gs_vcache_get(gs_vcache *c, int cf, const void *key, size_t klen, char **val, size_t *vlen);
+/* 1 if the key is cached (marks it recently used), else 0. */
+int gs_vcache_has(gs_vcache *c, int cf, const void *key, size_t klen);
 /* Insert or replace (evicting as needed). A value larger than an eighth of
  * the budget is not kept (and any older one is dropped). */
 void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const void *val,

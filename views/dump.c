@@ -28,6 +28,7 @@ int gs_views_dump(gs_views *v, FILE *f, gs_err *err)
         return gs_err_set(err, GS_ENOMEM, "cannot dump views");
     }
     rocksdb_readoptions_set_snapshot(ro, snap);
+    rocksdb_readoptions_set_total_order_seek(ro, 1);
     int rc = GS_OK;
     for (int cf = 0; cf < GS_VCF_COUNT && rc == GS_OK; cf++) {
         rocksdb_iterator_t *it = rocksdb_create_iterator_cf(v->db, ro, v->cf[cf]);

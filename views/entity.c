@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "views_int.h"
 
 size_t gs_vkey(gs_view_type t, uint64_t guild, uint64_t id, uint8_t key[16])
@@ -150,6 +152,57 @@ int gs_vent_write(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id, const
     if (t == GS_VIEW_MEMBER)
         return gs_vtx_put(tx, GS_VCF_IDX, ik, member_index_key(id, guild, ik), "", 0);
     return GS_OK;
+}
+
+uint64_t gs_vname_hash(const char *s, size_t n)
+{
+    uint64_t h = XXH3_64bits(s, n);
+    return h ? h : 1;
+}
+
+size_t gs_vname_key(uint64_t cls, uint64_t guild, uint64_t id, uint8_t key[25])
+{
+    key[0] = GS_VIDX_NAME;
+    gs_be64(key + 1, cls);
+    gs_be64(key + 9, guild);
+    gs_be64(key + 17, id);
+    return 25;
+}
+
+/* The name class of a stored channel value (see gs_vname_hash). */
+static uint64_t name_class(const uint8_t *val, size_t len)
+{
+    const uint8_t *p;
+    size_t pl, sl;
+    const char *s;
+    if (gs_mp_map_find(val, len, "name", 4, &p, &pl) == 1 && gs_mp_as_str(p, pl, &s, &sl))
+        return gs_vname_hash(s, sl);
+    return 0;
+}
+
+int gs_vname_index(gs_vtx *tx, const uint8_t *key, size_t klen, const void *val, size_t vlen)
+{
+    if (klen != 16)
+        return GS_OK;
+    char *old;
+    size_t olen;
+    int rc = gs_vtx_get(tx, GS_VIEW_CHANNEL, key, klen, &old, &olen);
+    if (rc < 0)
+        return rc;
+    int had = rc;
+    uint64_t oc = had ? name_class((const uint8_t *)old, olen) : 0;
+    free(old);
+    uint64_t nc = val ? name_class(val, vlen) : 0;
+    uint64_t g = gs_get_be64(key), id = gs_get_be64(key + 8);
+    uint8_t ik[25];
+    rc = GS_OK;
+    if (had && (!val || oc != nc))
+        rc = gs_vtx_del(tx, GS_VCF_IDX, ik, gs_vname_key(oc, g, id, ik));
+    /* The entry carries a copy of the value: a `where name=` query reads
+     * its matches from the index alone. */
+    if (rc == GS_OK && val)
+        rc = gs_vtx_put(tx, GS_VCF_IDX, ik, gs_vname_key(nc, g, id, ik), val, vlen);
+    return rc;
 }
 
 int gs_vent_user_gc(gs_vtx *tx, uint64_t user)

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GS_OV_KEY_MAX 24
+#define GS_OV_KEY_MAX 32
 
 typedef struct gs_ov gs_ov;
 

@@ -138,8 +138,6 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     const rocksdb_snapshot_t *snap = NULL;
     rocksdb_readoptions_t *ro = v->ro;
     uint64_t gen = 0;
-    const uint8_t *hit;
-    size_t hit_len;
     int was_cached = 0;
     if (cached) {
         pthread_rwlock_rdlock(&v->cache_lock);
@@ -160,11 +158,13 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     size_t vlen = 0;
     uint8_t key[16];
     size_t klen = gs_vkey(t, guild, id, key);
-    if (rc == 1 && cached)
-        was_cached = gs_vcache_peek(v->ecache, (int)t, key, klen, &hit, &hit_len);
-    if (rc == 1)
-        rc = cached ? gs_vread(v, ro, (int)t, key, klen, 0, &val, &vlen, err)
-                    : db_get(v, ro, (int)t, key, klen, &val, &vlen, err);
+    if (rc == 1 && cached) {
+        was_cached = gs_vcache_get(v->ecache, (int)t, key, klen, &val, &vlen);
+        if (was_cached < 0)
+            rc = gs_err_set(err, GS_ENOMEM, "out of memory reading views");
+    }
+    if (rc == 1 && was_cached != 1)
+        rc = db_get(v, ro, (int)t, key, klen, &val, &vlen, err);
     if (rc == 0)
         rc = gs_err_set(err, GS_ENOTFOUND, "no %s %llu", gs_view_type_name(t),
                         (unsigned long long)id);
@@ -178,7 +178,7 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
         pthread_rwlock_unlock(&v->cache_lock);
         /* Remember what was read from RocksDB, unless a commit landed in
          * between (the value might be stale then). */
-        if (rc == GS_OK && !was_cached) {
+        if (rc == GS_OK && was_cached != 1) {
             pthread_rwlock_wrlock(&v->cache_lock);
             if (v->cache_gen == gen)
                 gs_vcache_put(v->ecache, (int)t, key, klen, val, vlen);
@@ -204,11 +204,18 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
 
 /* ---- iterators ---- */
 
+/* A Q_KEYS entity: key and where its value is in kvals. */
+struct qkey {
+    uint8_t key[16];
+    size_t off, len;
+};
+
 enum qmode {
     Q_SCAN,   /* prefix (or full) scan of the type's family */
     Q_USERS,  /* users of a guild: scan its members, join users */
     Q_INDEX,  /* entities of a user: scan idx 'U' user, one get per guild */
     Q_SINGLE, /* one key */
+    Q_KEYS,   /* listed keys (from a secondary index), in key order */
 };
 
 struct gs_vq {
@@ -228,6 +235,9 @@ struct gs_vq {
     uint8_t single_key[16];
     size_t single_klen;
     int single_done;
+    struct qkey *keys; /* Q_KEYS: sorted by key */
+    size_t nkeys, ikey;
+    gs_vbuf kvals;    /* Q_KEYS: their values */
     int scan_pending; /* Q_SCAN: the iterator still points at the last result */
     char *val;        /* from a get, freed on the next step */
     uint8_t key[16];
@@ -247,6 +257,8 @@ void gs_vq_close(gs_vq *q)
     if (q->snap)
         rocksdb_release_snapshot(q->v->db, q->snap);
     rocksdb_free(q->val);
+    free(q->keys);
+    gs_vbuf_free(&q->kvals);
     for (size_t i = 0; i < q->nwhere; i++) {
         free((char *)(uintptr_t)q->where[i].field);
         free((char *)(uintptr_t)q->where[i].value);
@@ -290,6 +302,71 @@ static int open_iter(gs_vq *q, int cf, const uint8_t *prefix, size_t plen, gs_er
     return GS_OK;
 }
 
+static int cmp_qkey(const void *a, const void *b)
+{
+    return memcmp(((const struct qkey *)a)->key, ((const struct qkey *)b)->key, 16);
+}
+
+/* Q_KEYS for `where name=value` on channels: the channels in the value's
+ * name class and in class 0 (name absent or not a string: such a name may
+ * still equal the value, e.g. 123 or null), values copied from the index
+ * entries (same snapshot, same batch as the channel). Every candidate then
+ * goes through all the where conditions, so the index only narrows the
+ * scan; sorted, they come out in the scan's order. */
+static int collect_named(gs_vq *q, const char *name, uint64_t guild, gs_err *err)
+{
+    uint64_t cls[2] = {gs_vname_hash(name, strlen(name)), 0};
+    size_t cap = 0;
+    for (int c = 0; c < 2; c++) {
+        uint8_t p[17];
+        size_t plen = 9;
+        p[0] = GS_VIDX_NAME;
+        gs_be64(p + 1, cls[c]);
+        if (guild) {
+            gs_be64(p + 9, guild);
+            plen = 17;
+        }
+        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(q->v->db, q->ro, q->v->cf[GS_VCF_IDX]);
+        if (!it)
+            return gs_err_set(err, GS_ENOMEM, "cannot create a views iterator");
+        for (rocksdb_iter_seek(it, (const char *)p, plen); rocksdb_iter_valid(it);
+             rocksdb_iter_next(it)) {
+            size_t klen;
+            const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+            if (klen < plen || memcmp(k, p, plen) != 0)
+                break;
+            if (klen != 25)
+                continue;
+            if (q->nkeys == cap) {
+                cap = cap ? cap * 2 : 64;
+                struct qkey *n = realloc(q->keys, cap * sizeof(*n));
+                if (!n) {
+                    rocksdb_iter_destroy(it);
+                    return gs_err_set(err, GS_ENOMEM, "out of memory opening a query");
+                }
+                q->keys = n;
+            }
+            size_t vlen;
+            const char *val = rocksdb_iter_value(it, &vlen);
+            struct qkey *e = &q->keys[q->nkeys++];
+            memcpy(e->key, k + 9, 16);
+            e->off = q->kvals.len;
+            e->len = vlen;
+            gs_vbuf_put(&q->kvals, val, vlen);
+        }
+        char *rerr = NULL;
+        rocksdb_iter_get_error(it, &rerr);
+        rocksdb_iter_destroy(it);
+        if (rerr)
+            return gs_vdb_err(err, rerr, "cannot iterate views");
+    }
+    if (q->kvals.oom)
+        return gs_err_set(err, GS_ENOMEM, "out of memory opening a query");
+    if (q->nkeys > 1)
+        qsort(q->keys, q->nkeys, sizeof(*q->keys), cmp_qkey);
+    return GS_OK;
+}
+
 int gs_vq_open(gs_views *v, const gs_vq_spec *s, gs_vq **out, gs_err *err)
 {
     *out = NULL;
@@ -318,9 +395,18 @@ int gs_vq_open(gs_views *v, const gs_vq_spec *s, gs_vq **out, gs_err *err)
         goto fail;
     }
     rocksdb_readoptions_set_snapshot(q->ro, q->snap);
+    rocksdb_readoptions_set_total_order_seek(q->ro, 1);
     /* Full scans read every block once: keep them out of the cache. */
     if (!s->guild && !s->user)
         rocksdb_readoptions_set_fill_cache(q->ro, 0);
+
+    /* `where name=` on channels: the name index narrows the scan. */
+    const char *name = NULL;
+    for (size_t i = 0; t == GS_VIEW_CHANNEL && !s->user && !s->no_index && i < q->nwhere; i++)
+        if (strcmp(q->where[i].field, "name") == 0) {
+            name = q->where[i].value;
+            break;
+        }
 
     uint8_t p[17];
     if (s->user && (t == GS_VIEW_USER || (keyed_by_user(t) && s->guild))) {
@@ -328,6 +414,9 @@ int gs_vq_open(gs_views *v, const gs_vq_spec *s, gs_vq **out, gs_err *err)
         q->single_klen = gs_vkey(t, s->guild, s->user, q->single_key);
     } else if (s->user) {
         q->mode = Q_INDEX;
+        /* A 9-byte idx prefix: the prefix bloom may skip files. */
+        rocksdb_readoptions_set_total_order_seek(q->ro, 0);
+        rocksdb_readoptions_set_prefix_same_as_start(q->ro, 1);
         p[0] = 'U';
         gs_be64(p + 1, s->user);
         rc = open_iter(q, GS_VCF_IDX, p, 9, err);
@@ -338,6 +427,11 @@ int gs_vq_open(gs_views *v, const gs_vq_spec *s, gs_vq **out, gs_err *err)
         q->mode = Q_USERS;
         gs_be64(p, s->guild);
         rc = open_iter(q, GS_VIEW_MEMBER, p, 8, err);
+    } else if (name) {
+        q->mode = Q_KEYS;
+        rocksdb_readoptions_set_total_order_seek(q->ro, 0);
+        rocksdb_readoptions_set_prefix_same_as_start(q->ro, 1);
+        rc = collect_named(q, name, s->guild, err);
     } else if (s->guild) {
         q->mode = Q_SCAN;
         gs_be64(p, s->guild);
@@ -383,6 +477,16 @@ static int step(gs_vq *q, const uint8_t **key, size_t *klen, const uint8_t **val
             q->single_done = 1;
             memcpy(q->key, q->single_key, q->single_klen);
             q->klen = q->single_klen;
+        } else if (q->mode == Q_KEYS) {
+            if (q->ikey == q->nkeys)
+                return 0;
+            const struct qkey *e = &q->keys[q->ikey++];
+            memcpy(q->key, e->key, 16);
+            *key = q->key;
+            *klen = 16;
+            *val = (const uint8_t *)q->kvals.p + e->off;
+            *vlen = e->len;
+            return 1;
         } else {
             rc = iter_ok(q, err);
             if (rc <= 0)

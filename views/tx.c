@@ -55,25 +55,18 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
 {
     *val = NULL;
     int cacheable = v->ecache && cf < GS_VIEW_TYPE_COUNT;
-    const uint8_t *cv;
-    size_t cvl;
     if (cacheable) {
         /* The applier holds no lock yet: point gets may be filling the
          * cache beside it. Callers with fill == 0 hold the read lock. */
         if (fill)
             pthread_rwlock_rdlock(&v->cache_lock);
-        int hit = gs_vcache_peek(v->ecache, cf, key, klen, &cv, &cvl);
-        if (hit) {
-            *val = malloc(cvl ? cvl : 1);
-            if (*val) {
-                memcpy(*val, cv, cvl);
-                *vlen = cvl;
-            }
-        }
+        int hit = gs_vcache_get(v->ecache, cf, key, klen, val, vlen);
         if (fill)
             pthread_rwlock_unlock(&v->cache_lock);
+        if (hit < 0)
+            return gs_err_set(err, GS_ENOMEM, "out of memory reading views");
         if (hit)
-            return *val ? 1 : gs_err_set(err, GS_ENOMEM, "out of memory reading views");
+            return 1;
     }
     char *rerr = NULL;
     *val = rocksdb_get_cf(v->db, ro, v->cf[cf], key, klen, vlen, &rerr);
@@ -97,6 +90,11 @@ int gs_vtx_put(gs_vtx *tx, int cf, const void *key, size_t klen, const void *val
 {
     if (!gs_vtx_keeps(tx, cf))
         return GS_OK;
+    if (cf == GS_VIEW_CHANNEL) {
+        int rc = gs_vname_index(tx, key, klen, val, vlen);
+        if (rc != GS_OK)
+            return rc;
+    }
     if (gs_ov_put(tx->ov, cf, key, klen, val, vlen) != 0)
         return gs_err_set(tx->err, GS_ENOMEM, "out of memory writing views");
     return GS_OK;
@@ -106,6 +104,11 @@ int gs_vtx_del(gs_vtx *tx, int cf, const void *key, size_t klen)
 {
     if (!gs_vtx_keeps(tx, cf))
         return GS_OK;
+    if (cf == GS_VIEW_CHANNEL) {
+        int rc = gs_vname_index(tx, key, klen, NULL, 0);
+        if (rc != GS_OK)
+            return rc;
+    }
     if (gs_ov_del(tx->ov, cf, key, klen) != 0)
         return gs_err_set(tx->err, GS_ENOMEM, "out of memory writing views");
     return GS_OK;
@@ -198,7 +201,9 @@ int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_i
         memcpy(it->ov, ents, n * sizeof(*it->ov));
         it->nov = n;
     }
-    it->it = rocksdb_create_iterator_cf(tx->v->db, tx->v->ro, tx->v->cf[cf]);
+    const rocksdb_readoptions_t *ro =
+        cf == GS_VCF_IDX && plen >= GS_VIDX_PREFIX ? tx->v->ro_pfx : tx->v->ro;
+    it->it = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);
     if (!it->it) {
         free(it->ov);
         it->ov = NULL;
@@ -259,15 +264,27 @@ void gs_vtx_it_close(gs_vtx_it *it)
 
 int gs_vtx_me(gs_vtx *tx, uint64_t *me)
 {
+    *me = 0;
+    gs_ov_ent e;
+    gs_views *v = tx->v;
+    /* The call's own write first, then the committed value (kept in v by
+     * commit, apply.c), read from RocksDB only once. */
+    if (!gs_ov_get(tx->ov, GS_VCF_META, GS_VMETA_ME, strlen(GS_VMETA_ME), &e) && v->me_known) {
+        *me = v->me;
+        return GS_OK;
+    }
     char *val;
     size_t len;
-    *me = 0;
     int rc = gs_vtx_get(tx, GS_VCF_META, GS_VMETA_ME, strlen(GS_VMETA_ME), &val, &len);
-    if (rc <= 0)
+    if (rc < 0)
         return rc;
-    if (len == 8)
+    if (rc == 1 && len == 8)
         *me = gs_get_be64((const uint8_t *)val);
     free(val);
+    if (!gs_ov_get(tx->ov, GS_VCF_META, GS_VMETA_ME, strlen(GS_VMETA_ME), &e)) {
+        v->me = *me;
+        v->me_known = 1;
+    }
     return GS_OK;
 }
 

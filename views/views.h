@@ -37,7 +37,7 @@
 /* The view schema version: the layout of keys and values and the meaning
  * of the events. Bumping it makes every store rebuild its views by replay
  * on the next open (see FORMAT.md, "Schema version"). */
-#define GS_VIEWS_SCHEMA 1
+#define GS_VIEWS_SCHEMA 2
 
 typedef struct gs_views gs_views;
 
@@ -56,9 +56,9 @@ typedef struct gs_views_rules {
  * caller must then replay the log from LSN 1 (gs_views_catch_up does that
  * since the watermark is 0). Close with gs_views_close. */
 int gs_views_open(const char *dir, const gs_views_rules *rules, gs_views **out, gs_err *err);
-/* Memory and flush tuning (0 fields take the defaults: 24 MiB entity cache,
- * 16 MiB block cache, 8 MiB write buffers for members/users/presences and
- * 2 MiB for the other families, 32 MiB for all write buffers together).
+/* Memory and flush tuning (0 fields take the defaults: 40 MiB entity cache,
+ * 8 MiB block cache, 8 MiB write buffers for members/users/presences and
+ * 2 MiB for the other families, 16 MiB for all write buffers together).
  * Tests use tiny buffers to make flushes (and crashes during them)
  * frequent. */
 typedef struct gs_views_tuning {
@@ -170,6 +170,8 @@ typedef struct gs_vq_spec {
     const gs_vwhere *where; /* AND of equalities; copied by gs_vq_open */
     size_t nwhere;
     uint64_t limit; /* 0 = no limit */
+    int no_index;   /* 1: never use a secondary index (tests and benchmarks
+                       compare it with the plain scan) */
 } gs_vq_spec;
 
 typedef struct gs_vq gs_vq;

@@ -40,8 +40,9 @@ struct gs_views {
     rocksdb_filterpolicy_t *filter; /* owned by bbto once set */
     rocksdb_column_family_handle_t *cf_default;
     rocksdb_column_family_handle_t *cf[GS_VCF_COUNT];
-    rocksdb_readoptions_t *ro;  /* plain reads by the applier */
-    rocksdb_writeoptions_t *wo; /* WAL off: the log is the truth */
+    rocksdb_readoptions_t *ro;     /* plain reads by the applier (total order) */
+    rocksdb_readoptions_t *ro_pfx; /* the applier's idx prefix scans (prefix bloom) */
+    rocksdb_writeoptions_t *wo;    /* WAL off: the log is the truth */
 
     uint32_t keep;  /* rules */
     int use_stored; /* take the stored rules (gs_views_rules.use_stored) */
@@ -67,6 +68,10 @@ struct gs_views {
     gs_json *json;
     uint64_t watermark;
     uint64_t fail_count;
+    /* The committed `me` (meta), read once: every member removal asks. */
+    uint64_t me;
+    int me_known;
+    uint64_t last_trim_ns; /* see trim() in apply.c */
 };
 
 /* ---- db.c ---- */
@@ -177,6 +182,21 @@ enum { GS_VW_REPLACE = 0, GS_VW_MERGE = 1 };
 int gs_vent_write(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id, const gs_jval *obj,
                   const char *const *skip, const gs_vextra *extra, size_t nextra, int mode,
                   int *existed);
+/* The channel name index (idx 'N', FORMAT.md): keep it level with a
+ * channel write (val = the new value) or deletion (val = NULL), before the
+ * write reaches the overlay (it reads the old value). */
+int gs_vname_index(gs_vtx *tx, const uint8_t *key, size_t klen, const void *val, size_t vlen);
+/* The name class of a `where name=` value: a hash of the string, never 0
+ * (0 is the class of channels whose name is absent or not a string). */
+uint64_t gs_vname_hash(const char *s, size_t n);
+/* idx key of a channel in name class cls: 'N', cls, guild, id (25 bytes). */
+size_t gs_vname_key(uint64_t cls, uint64_t guild, uint64_t id, uint8_t key[25]);
+#define GS_VIDX_NAME 'N'
+/* Prefix length of the idx family's prefix extractor: 'U' + user id. Every
+ * idx key is longer. Prefix scans of idx at least this long (user index,
+ * name index) use gs_views.ro_pfx / prefix_same_as_start. */
+#define GS_VIDX_PREFIX 9
+
 /* Delete one entity with its index entries (and, for a member, the user if
  * no membership is left). */
 int gs_vent_delete(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id);
