@@ -131,6 +131,11 @@ GS_API int gs_options_set_block_bytes(gs_options *opts, uint32_t block_bytes);
 GS_API int gs_options_set_compression_level(gs_options *opts, int level);
 /* Largest accepted input line / frame in bytes (default 64 MiB). */
 GS_API int gs_options_set_max_frame_bytes(gs_options *opts, uint64_t max_frame_bytes);
+/* Keep views (default 1). With 0 the store is the log alone: no views are
+ * opened, built or updated (queries return GS_EVIEW); an archiver that only
+ * records and replays frames needs nothing more. Existing views are left on
+ * disk untouched and catch up the next time the store opens with views. */
+GS_API int gs_options_set_views(gs_options *opts, int enabled);
 /* Deepest accepted JSON nesting (default 256), counted as the parser does:
  * the top-level value is depth 1 and each member or element is one deeper,
  * so `{"d":[1]}` has depth 3. */
@@ -285,6 +290,140 @@ typedef struct gs_log_stat {
 } gs_log_stat;
 
 GS_API int gs_log_stat_get(gs_store *st, gs_log_stat *out);
+
+/* ---- views: begin ---- */
+
+/*
+ * Views: the derived, queryable state (guilds, channels, members, ...) kept
+ * up to date from the log. Format and event semantics: views/FORMAT.md.
+ *
+ * Results are Discord-shaped objects (the gateway's field names, ids as
+ * strings), as JSON text or as msgpack. Every call reads one consistent
+ * RocksDB snapshot. Queries may run from any thread, also beside the
+ * store's applier; a gs_query belongs to one thread at a time.
+ */
+
+/* Entity types. The numbers are stable (they appear in the views' keys and
+ * rule masks). */
+typedef enum gs_view_type {
+    GS_VIEW_GUILD = 0,
+    GS_VIEW_CHANNEL = 1, /* text, voice, category, announcement, stage, forum, ... */
+    GS_VIEW_THREAD = 2,
+    GS_VIEW_ROLE = 3,
+    GS_VIEW_MEMBER = 4, /* key: guild + user id */
+    GS_VIEW_USER = 5,   /* stored once; members refer to them */
+    GS_VIEW_EMOJI = 6,
+    GS_VIEW_STICKER = 7,
+    GS_VIEW_VOICE_STATE = 8, /* key: guild + user id */
+    GS_VIEW_PRESENCE = 9,    /* key: guild + user id */
+    GS_VIEW_STAGE_INSTANCE = 10,
+    GS_VIEW_SCHEDULED_EVENT = 11,
+    GS_VIEW_TYPE_COUNT = 12
+} gs_view_type;
+
+/* Rule masks: which entity types the views keep. */
+#define GS_VIEW_BIT(t) (1u << (unsigned)(t))
+#define GS_VIEW_ALL    ((1u << GS_VIEW_TYPE_COUNT) - 1u)
+
+/* "guild", "channel", ..., "scheduled_event" (the CLI's TYPE names); NULL
+ * for a number that is no type. Static storage. */
+GS_API const char *gs_view_type_name(int type);
+/* Parse a type name into *out. GS_EMISUSE if it is not one. */
+GS_API int gs_view_type_parse(const char *name, gs_view_type *out);
+
+/*
+ * Point get of one entity by type name and id. guild is required (non-zero)
+ * for "member", "voice_state" and "presence" (id is then the user id); for
+ * the other guild-scoped types 0 means "any guild" (an index finds it).
+ * On GS_OK *json_out is a NUL-terminated malloc'ed string of *len bytes that
+ * the caller frees with gs_free. GS_ENOTFOUND if the views do not hold it,
+ * GS_EMISUSE for an unknown type or a missing guild, GS_EVIEW when the store
+ * has no views. len may be NULL. Thread-safe.
+ */
+GS_API int gs_get(gs_store *st, const char *type, uint64_t id, uint64_t guild, char **json_out,
+                  size_t *len);
+/* Same as gs_get, the object as msgpack (not NUL-terminated). */
+GS_API int gs_get_msgpack(gs_store *st, const char *type, uint64_t id, uint64_t guild,
+                          char **msgpack_out, size_t *len);
+/* Free a buffer returned by gs_get / gs_get_msgpack. NULL is accepted. */
+GS_API void gs_free(void *p);
+
+/*
+ * Queries: iterate or count the entities of one type, optionally in one
+ * guild, filtered by equalities on fields (AND), up to a limit.
+ *
+ *   gs_query *q;
+ *   gs_query_create(st, "channel", &q);
+ *   gs_query_guild(q, guild_id);
+ *   gs_query_where(q, "name", "general");
+ *   while ((rc = gs_query_next(q, &json, &len)) == 1) ...;
+ *   gs_query_destroy(q);
+ *
+ * Setters are only valid before the first gs_query_next / gs_query_count
+ * (GS_EMISUSE after); the snapshot is taken by that first call. A gs_query
+ * belongs to one thread at a time; destroy it before closing the store.
+ */
+typedef struct gs_query gs_query;
+
+/* Create a query for a type name. Free with gs_query_destroy. */
+GS_API int gs_query_create(gs_store *st, const char *type, gs_query **out);
+/* Only entities of this guild (one prefix scan). */
+GS_API int gs_query_guild(gs_query *q, uint64_t guild);
+/* Only entities of this user: members / voice states / presences of the
+ * user, the user itself, or (type "guild") the guilds the user is a member
+ * of (an index lookup). */
+GS_API int gs_query_user(gs_query *q, uint64_t user);
+/* Add a condition: field (dotted path, e.g. "name", "user.username",
+ * "thread_metadata.archived") equals value, compared as the field's type
+ * (string, integer, true/false, null; an array field matches if one element
+ * equals value; an absent field equals "null"). Strings are copied. */
+GS_API int gs_query_where(gs_query *q, const char *field, const char *value);
+/* Stop after limit results (0 = no limit, the default). */
+GS_API int gs_query_limit(gs_query *q, uint64_t limit);
+/* Next result as JSON: returns 1 with *json (NUL-terminated) and *len set,
+ * valid until the next call on q; 0 at the end; <0 on error
+ * (gs_query_errmsg says what). */
+GS_API int gs_query_next(gs_query *q, const char **json, size_t *len);
+/* Next result as msgpack; same contract as gs_query_next. */
+GS_API int gs_query_next_msgpack(gs_query *q, const char **msgpack, size_t *len);
+/* Number of matches (ignores the limit). Consumes the query: call it
+ * instead of, not after, gs_query_next. */
+GS_API int gs_query_count(gs_query *q, uint64_t *out);
+/* Message for the query's last failed call. Owned by q. Never NULL. */
+GS_API const char *gs_query_errmsg(const gs_query *q);
+GS_API void gs_query_destroy(gs_query *q);
+
+/* A record the views could not apply (kept in the views' meta data). */
+typedef struct gs_views_failure {
+    uint64_t lsn;
+    char event[64];
+    char reason[192];
+} gs_views_failure;
+
+#define GS_VIEWS_FAILURES_MAX 8
+
+typedef struct gs_views_status {
+    uint64_t head_lsn;        /* the log's head */
+    uint64_t watermark;       /* last LSN applied to the views */
+    uint64_t lag;             /* head_lsn - watermark */
+    uint32_t schema_version;  /* view schema version the views were built with */
+    uint32_t types_kept;      /* GS_VIEW_BIT mask (the rules) */
+    uint64_t current_user_id; /* from READY / USER_UPDATE; 0 if none yet */
+    uint64_t failed_records;  /* records that could not be applied, ever */
+    uint32_t nfailures;       /* entries in failures[] */
+    gs_views_failure failures[GS_VIEWS_FAILURES_MAX]; /* the newest, newest first */
+    int rebuilt_on_open;      /* 1 if this open wiped the views (rules or schema changed) */
+    char rebuild_reason[128]; /* why, or "" */
+} gs_views_status;
+
+/* Fill *out. GS_EVIEW when the store has no views. Thread-safe. */
+GS_API int gs_views_status_get(gs_store *st, gs_views_status *out);
+/* Drop the views and rebuild them by replaying the whole log; returns once
+ * they have caught up with the head. Needs a writable store (GS_EREADONLY).
+ * Queries running meanwhile see their own snapshots. */
+GS_API int gs_views_rebuild(gs_store *st);
+
+/* ---- views: end ---- */
 
 #ifdef __cplusplus
 }

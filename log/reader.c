@@ -170,7 +170,17 @@ static int segment_end(gs_log_reader *r, int *done, gs_err *err)
         return rc;
     if (r->seg.size != r->seen_size) {
         r->seen_size = r->seg.size;
-        if (gs_seg_load_index(&r->seg, NULL) == GS_OK && r->off <= r->seg.trailer.index_off) {
+        /* No footer (1) or a damaged one (GS_ECORRUPT): keep scanning. A
+         * failed read is an I/O error and is reported, not taken for "no
+         * index". */
+        gs_err ierr;
+        int irc = gs_seg_load_index(&r->seg, &ierr);
+        if (irc < 0 && irc != GS_ECORRUPT) {
+            if (err)
+                *err = ierr;
+            return irc;
+        }
+        if (irc == GS_OK && r->off <= r->seg.trailer.index_off) {
             /* Sealed since we looked: walk the rest by index. */
             r->index_mode = 1;
             r->ent = 0;

@@ -11,6 +11,18 @@
 #include "store_int.h"
 #include "store_priv.h"
 
+/* Readers see what is written to the files: push out this process's
+ * pending block first, so it reads its own appends. */
+static int flush_writer(gs_store *st)
+{
+    if (!st->log)
+        return GS_OK;
+    gs_err err;
+    gs_err_clear(&err);
+    int rc = gs_log_sync(st->log, &err);
+    return rc ? gs_store_fail(st, &err) : GS_OK;
+}
+
 struct gs_log_iter {
     gs_log_reader *r;
     gs_log_range range;
@@ -21,22 +33,18 @@ int gs_log_iter_open(gs_store *st, const gs_log_range *range, gs_log_iter **out)
 {
     if (!st || !out)
         return GS_EMISUSE;
+    int rc = flush_writer(st);
+    if (rc)
+        return rc;
     gs_err err;
     gs_err_clear(&err);
-    /* A reader sees what is written to the files: push out the pending
-     * block first so this process reads its own appends. */
-    if (st->log) {
-        int rc = gs_log_sync(st->log, &err);
-        if (rc)
-            return gs_store_fail(st, &err);
-    }
     gs_log_iter *it = calloc(1, sizeof(*it));
     if (!it)
         return GS_ENOMEM;
     if (range)
         it->range = *range;
-    int rc = gs_log_reader_open(st->log_dir, st->io, it->range.from_lsn, it->range.since_us, &it->r,
-                                &err);
+    rc = gs_log_reader_open(st->log_dir, st->io, it->range.from_lsn, it->range.since_us, &it->r,
+                            &err);
     if (rc) {
         free(it);
         return gs_store_fail(st, &err);
@@ -90,16 +98,14 @@ int gs_log_verify(gs_store *st, gs_verify_fn cb, void *userdata, gs_verify_summa
 {
     if (!st)
         return GS_EMISUSE;
+    int rc = flush_writer(st);
+    if (rc)
+        return rc;
     gs_err err;
     gs_err_clear(&err);
-    if (st->log) {
-        int rc = gs_log_sync(st->log, &err);
-        if (rc)
-            return gs_store_fail(st, &err);
-    }
     gs_log_verify_sum sum;
     memset(&sum, 0, sizeof(sum));
-    int rc = gs_log_verify_dir(st->log_dir, st->io, cb, userdata, &sum, &err);
+    rc = gs_log_verify_dir(st->log_dir, st->io, cb, userdata, &sum, &err);
     if (out) {
         out->segments = sum.segments;
         out->blocks_ok = sum.blocks_ok;
@@ -116,15 +122,13 @@ int gs_log_stat_get(gs_store *st, gs_log_stat *out)
 {
     if (!st || !out)
         return GS_EMISUSE;
+    int rc = flush_writer(st);
+    if (rc)
+        return rc;
     gs_err err;
     gs_err_clear(&err);
-    if (st->log) {
-        int rc = gs_log_sync(st->log, &err);
-        if (rc)
-            return gs_store_fail(st, &err);
-    }
     gs_log_stats s;
-    int rc = gs_log_stat_dir(st->log_dir, st->io, &s, &err);
+    rc = gs_log_stat_dir(st->log_dir, st->io, &s, &err);
     if (rc)
         return gs_store_fail(st, &err);
     out->segments = s.segments;

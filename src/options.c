@@ -20,6 +20,7 @@ void gs_options_defaults(struct gs_options *o)
     o->compression_level = 1;
     o->max_frame_bytes = 64u << 20;
     o->max_depth = 256;
+    o->views = 1;
 }
 
 int gs_options_create(gs_options **out)
@@ -111,5 +112,13 @@ int gs_options_set_max_depth(gs_options *opts, uint32_t max_depth)
     if (!opts || max_depth < 2 || max_depth > 100000)
         return GS_EMISUSE;
     opts->max_depth = max_depth;
+    return GS_OK;
+}
+
+int gs_options_set_views(gs_options *opts, int enabled)
+{
+    if (!opts)
+        return GS_EMISUSE;
+    opts->views = enabled != 0;
     return GS_OK;
 }

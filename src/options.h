@@ -15,6 +15,7 @@ struct gs_options {
     int compression_level;
     uint64_t max_frame_bytes;
     uint32_t max_depth;
+    int views; /* keep views (default 1) */
 };
 
 void gs_options_defaults(struct gs_options *o);

@@ -246,6 +246,40 @@ static void test_ingest_outcomes(void **state)
     gs_test_rmtree(dir);
 }
 
+static void test_views_off(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_test_tmpdir(dir, sizeof(dir));
+    gs_options *o = NULL;
+    assert_int_equal(gs_options_create(&o), GS_OK);
+    gs_options_set_create(o, 1);
+    assert_int_equal(gs_options_set_views(o, 0), GS_OK);
+    gs_store *st = NULL;
+    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    const char *f = "{\"op\":0,\"t\":\"GUILD_CREATE\",\"s\":1,\"d\":{\"id\":\"5\",\"name\":\"g\"}}";
+    uint64_t lsn = 0;
+    assert_int_equal(gs_ingest_line(st, f, strlen(f), NULL, &lsn), GS_OK);
+    char *js = NULL;
+    assert_int_equal(gs_get(st, "guild", 5, 0, &js, NULL), GS_EVIEW);
+    assert_null(js);
+    assert_int_equal(gs_store_close(st), GS_OK);
+    char vdir[300];
+    snprintf(vdir, sizeof(vdir), "%s/views", dir);
+    struct stat sb;
+    assert_int_not_equal(stat(vdir, &sb), 0); /* no views were created */
+    /* Reopened with views, they catch up from the log. */
+    gs_options_set_views(o, 1);
+    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    size_t len = 0;
+    assert_int_equal(gs_get(st, "guild", 5, 0, &js, &len), GS_OK);
+    assert_non_null(strstr(js, "\"name\":\"g\""));
+    gs_free(js);
+    gs_store_close(st);
+    gs_options_destroy(o);
+    gs_test_rmtree(dir);
+}
+
 static void test_error_map(void **state)
 {
     (void)state;
@@ -289,7 +323,7 @@ int main(void)
         cmocka_unit_test(test_missing_store),      cmocka_unit_test(test_create_reopen_readonly),
         cmocka_unit_test(test_second_writer_busy), cmocka_unit_test(test_meta_checks),
         cmocka_unit_test(test_ingest_outcomes),    cmocka_unit_test(test_error_map),
-        cmocka_unit_test(test_options_bounds),
+        cmocka_unit_test(test_views_off),          cmocka_unit_test(test_options_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

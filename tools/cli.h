@@ -53,6 +53,24 @@ int gs_cli_parse_time(const char *s, int64_t *out_us);
 /* Write a JSON string literal for s[0..len) to f (escaping as needed). */
 void gs_cli_json_str(FILE *f, const char *s, size_t len);
 
+/* Query options shared by list and count. */
+#define GS_CLI_MAX_WHERE 16
+typedef struct gs_cli_query {
+    const char *type;
+    uint64_t guild, user, limit;
+    const char *where[GS_CLI_MAX_WHERE]; /* "FIELD=VALUE" */
+    size_t nwhere;
+    int json;
+} gs_cli_query;
+/* Parse argv into *qa: 0 ok, -1 --help printed, else a usage exit code. */
+int gs_cli_query_args(const char *cmd, const char *usage, int argc, char **argv, gs_cli_query *qa);
+/* Create the query *qa describes. */
+int gs_cli_query_open(gs_store *st, const gs_cli_query *qa, gs_query **out);
+/* Parse argv, open the store read-only and create the query: 0 with *st and
+ * *q set, -1 if --help was printed, else the exit code (message printed). */
+int gs_cli_query_start(gs_cli *cli, const char *cmd, const char *usage, int argc, char **argv,
+                       gs_cli_query *qa, gs_store **st, gs_query **q);
+
 /* Commands. argv[0] is the command name; argv[argc] == NULL. */
 int cmd_init(gs_cli *cli, int argc, char **argv);
 int cmd_ingest(gs_cli *cli, int argc, char **argv);

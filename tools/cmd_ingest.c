@@ -32,7 +32,10 @@ static const char usage[] =
     "                       fsync every 10 ms or 4 MiB; off: fsync only at the end\n"
     "  --strict             stop at the first bad line\n"
     "  --max-frame-bytes N  longest accepted line (default 67108864)\n"
-    "  --max-depth N        deepest accepted JSON nesting (default 256)\n"
+    "  --max-depth N        deepest accepted JSON nesting (default 256; the top-level\n"
+    "                       value is depth 1)\n"
+    "  --segment-bytes N    roll to a new segment at this size (default 67108864)\n"
+    "  --batch-ms N         batch mode: fsync at least every N ms (default 10)\n"
     "  --json               print the summary as one JSON object on stdout\n"
     "  -q, --quiet          no summary or progress on stderr (rejections are still listed)\n"
     "\n"
@@ -200,7 +203,7 @@ int cmd_ingest(gs_cli *cli, int argc, char **argv)
 {
     struct ingest_opts io = {-1, 0, 0};
     gs_durability dur = GS_DURABILITY_BATCH;
-    uint64_t max_frame = 64u << 20, max_depth = 256;
+    uint64_t max_frame = 64u << 20, max_depth = 256, seg_bytes = 0, batch_ms = 0;
     int nfiles = 0;
     char **files = calloc((size_t)argc + 1, sizeof(char *));
     if (!files)
@@ -231,6 +234,11 @@ int cmd_ingest(gs_cli *cli, int argc, char **argv)
             i++;
         } else if (strcmp(a, "--max-depth") == 0 && v && gs_cli_parse_u64(v, &max_depth) == 0) {
             i++;
+        } else if (strcmp(a, "--segment-bytes") == 0 && v && gs_cli_parse_u64(v, &seg_bytes) == 0) {
+            i++;
+        } else if (strcmp(a, "--batch-ms") == 0 && v && gs_cli_parse_u64(v, &batch_ms) == 0 &&
+                   batch_ms > 0 && batch_ms <= 60000) {
+            i++;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "gatestore ingest: bad option or value: %s\n\n%s", a, usage);
             ec = GS_EXIT_USAGE;
@@ -253,12 +261,16 @@ int cmd_ingest(gs_cli *cli, int argc, char **argv)
         rc = gs_options_set_max_frame_bytes(o, max_frame);
     if (rc == GS_OK)
         rc = gs_options_set_max_depth(o, max_depth > UINT32_MAX ? 0 : (uint32_t)max_depth);
+    if (rc == GS_OK && seg_bytes)
+        rc = gs_options_set_segment_bytes(o, seg_bytes);
+    if (rc == GS_OK && batch_ms)
+        rc = gs_options_set_batch(o, (uint32_t)batch_ms, 4u << 20);
     if (rc) {
         gs_options_destroy(o);
         free(files);
         return gs_cli_fail(rc, "ingest",
-                           "bad limit (--max-frame-bytes 64..536870912, "
-                           "--max-depth 2..100000)");
+                           "bad limit (--max-frame-bytes 64..536870912, --max-depth 2..100000, "
+                           "--segment-bytes >= 65536)");
     }
     gs_store *st = NULL;
     rc = gs_store_open(cli->store_path, o, &st);

@@ -22,3 +22,14 @@ run log stat
 run log verify
 echo; echo "\$ gatestore log cat --from 1 --to 3 | cut -c1-160"
 "$GS" -C "$store" log cat --from 1 --to 3 | cut -c1-160
+
+run views status
+G=967500967257968680   # "Emoji Server 1" in the scenario
+run get guild $G
+echo; echo "\$ gatestore list channel --guild $G   (name, type, parent)"
+"$GS" -C "$store" list channel --guild $G |
+  python3 -c 'import json,sys; [print(" ", c["id"], c.get("type"), c.get("name"), "parent", c.get("parent_id")) for c in map(json.loads, sys.stdin)]'
+run get member 80351110224678912 --guild $G
+run count member
+run count channel --where name=general
+run list channel --where name=general --limit 3

@@ -20,6 +20,10 @@ static const char usage[] =
     "  init                 create a store\n"
     "  ingest [FILE...|-]   append gateway frames (NDJSON) to the log\n"
     "  log cat|verify|stat  read, check or describe the log\n"
+    "  get TYPE ID          one entity from the views (Discord-shaped JSON)\n"
+    "  list TYPE            entities of a type, filtered (--guild, --where, --limit)\n"
+    "  count TYPE           how many entities match\n"
+    "  views status|rebuild the views' watermark and lag, or rebuild them from the log\n"
     "\n"
     "global options:\n"
     "  -C STORE      the store directory (default: $GATESTORE_DIR, else ./gatestore.db)\n"
@@ -41,9 +45,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"init", cmd_init},
-    {"ingest", cmd_ingest},
-    {"log", cmd_log},
+    {"init", cmd_init}, {"ingest", cmd_ingest}, {"log", cmd_log},     {"get", cmd_get},
+    {"list", cmd_list}, {"count", cmd_count},   {"views", cmd_views},
 };
 
 int main(int argc, char **argv)

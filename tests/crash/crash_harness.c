@@ -49,6 +49,7 @@ struct harness {
     uint64_t seed;
     gs_durability durability;
     uint64_t max_sleep_us;
+    uint64_t max_per_round; /* 0 = no cap; else the child idles after this many */
     int views;
 };
 
@@ -124,6 +125,8 @@ static void child_main(const struct harness *h, int wfd)
         _exit(3);
     uint64_t head = gs_store_head_lsn(st);
     for (uint64_t k = head;; k++) {
+        if (h->max_per_round && k - head >= h->max_per_round)
+            pause(); /* keeps the log small; the kill still lands at a random time */
         size_t i = (size_t)(k % h->in.n);
         uint64_t lsn = 0;
         int rc = gs_ingest_line(st, h->in.line[i], h->in.line_len[i], NULL, &lsn);
@@ -146,6 +149,8 @@ static void child_main(const struct harness *h, int wfd)
 static int check_store(const struct harness *h, uint64_t confirmed, uint64_t round,
                        uint64_t *head_out)
 {
+    if (h->views && gs_crash_views_pre(h->store, round) != 0)
+        return -1;
     gs_store *st = open_store(h->store, h->durability, 0); /* runs recovery */
     if (!st)
         return -1;
@@ -257,7 +262,8 @@ static int run(const struct harness *h)
 
 static const char usage[] =
     "usage: gatestore-crash --store DIR --input FILE [--rounds N] [--seed S]\n"
-    "                       [--durability sync|batch|off] [--max-sleep-us N] [--views]\n";
+    "                       [--durability sync|batch|off] [--max-sleep-us N] [--views]\n"
+    "                       [--max-per-round N]\n";
 
 int main(int argc, char **argv)
 {
@@ -280,6 +286,8 @@ int main(int argc, char **argv)
             h.seed = strtoull(argv[++i], NULL, 10);
         else if (strcmp(a, "--max-sleep-us") == 0 && v)
             h.max_sleep_us = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(a, "--max-per-round") == 0 && v)
+            h.max_per_round = strtoull(argv[++i], NULL, 10);
         else if (strcmp(a, "--views") == 0)
             h.views = 1;
         else if (strcmp(a, "--durability") == 0 && v) {

@@ -4,9 +4,12 @@
 
 #include "gatestore.h"
 
-/* Check the views of a reopened store: watermark <= head and a full dump
- * equal to that of views rebuilt from the log. 0 ok, -1 (with a message on
- * stderr) otherwise. */
+/* Before the store is reopened: the views as the crash left them must have
+ * watermark <= the log's last good LSN and equal views rebuilt from the log
+ * up to that watermark. 0 ok, -1 (message on stderr) otherwise. */
+int gs_crash_views_pre(const char *store, uint64_t round);
+/* After the reopen (which catches the views up): their full dump must equal
+ * that of views rebuilt from the whole surviving log. */
 int gs_crash_check_views(gs_store *st, uint64_t head, uint64_t round);
 
 #endif

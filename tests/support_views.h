@@ -1,0 +1,65 @@
+/*
+ * support_views.h - helpers for the views tests: fixture files as log
+ * records (LSN = line number, non-dispatch lines skipped as the log would),
+ * applying them, reading entities back as parsed JSON, dumps.
+ */
+#ifndef GS_SUPPORT_VIEWS_H
+#define GS_SUPPORT_VIEWS_H
+
+#include "gs_common.h"
+#include "json.h"
+#include "log.h"
+#include "views.h"
+
+/* A fixture file as records. recs[i].lsn is the 1-based line number. */
+typedef struct gs_tv_file {
+    gs_log_rec *recs;
+    size_t n;
+    char **lines; /* owned copies the records point into */
+    size_t nlines;
+    char **events;
+} gs_tv_file;
+
+/* Load GS_FIXTURES/name (aborts the test program on I/O errors). */
+void gs_tv_load(const char *name, gs_tv_file *f);
+/* Build records from NDJSON text in memory (lines separated by \n). */
+void gs_tv_load_text(const char *text, gs_tv_file *f);
+void gs_tv_free(gs_tv_file *f);
+
+/* A fresh temporary directory (under $TMPDIR or /tmp) and its removal. */
+void gs_tv_tmpdir(char *buf, size_t cap);
+void gs_tv_rmtree(const char *path);
+
+/* Apply recs[from..to) in batches of batch records; returns the first
+ * error code (GS_OK normally). */
+int gs_tv_apply(gs_views *v, const gs_tv_file *f, size_t from, size_t to, size_t batch);
+/* Index one past the last record whose gateway seq is <= s. */
+size_t gs_tv_upto_seq(const gs_tv_file *f, int64_t s);
+
+/* The full dump as a malloc'ed NUL-terminated string. */
+char *gs_tv_dump(gs_views *v);
+
+/* Get an entity as JSON and parse it with p: 1 found (*root set), 0 not
+ * found. Aborts the test on other errors. The buffer is kept in p's
+ * document until the next call. */
+int gs_tv_get(gs_views *v, gs_json *p, gs_view_type t, const char *id, const char *guild,
+              gs_jval *root);
+/* String member of an object, NUL-terminated into buf; "null" for JSON
+ * null, "<absent>" when missing, "<type>" otherwise. */
+const char *gs_tv_str(gs_jval obj, const char *key, char *buf, size_t cap);
+/* Integer member or -1. */
+int64_t gs_tv_int(gs_jval obj, const char *key);
+/* Count matches of a query (type, guild id string or NULL, one optional
+ * where). */
+uint64_t gs_tv_count(gs_views *v, gs_view_type t, const char *guild, const char *field,
+                     const char *value);
+
+uint64_t gs_tv_id(const char *s);
+
+/* An endless deterministic stream: the frame of LSN lsn (a pure function of
+ * lsn) in buf, its length returned, its event name in *event. Ids come from
+ * small pools, so updates and deletes hit existing entities; about one
+ * frame in 16 is a bad payload. Guilds 1000..1005, members 50..89. */
+size_t gs_tv_stream_frame(uint64_t lsn, char *buf, size_t cap, const char **event);
+
+#endif

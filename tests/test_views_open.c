@@ -1,0 +1,260 @@
+/*
+ * test_views_open.c - open and reopen: rules (types kept), rules or schema
+ * changes wipe the views and say why, unknown column families, read-only
+ * opens, and that watermark and entities survive a close together.
+ */
+#include "gs_common.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support_views.h"
+#include "views_int.h"
+
+static gs_tv_file SCEN;
+
+static int setup(void **state)
+{
+    (void)state;
+    gs_tv_load("scenario.ndjson", &SCEN);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gs_tv_free(&SCEN);
+    return 0;
+}
+
+static int count_lines(const char *dump, const char *family)
+{
+    int n = 0;
+    size_t fl = strlen(family);
+    for (const char *l = dump; *l;) {
+        if (strncmp(l, family, fl) == 0 && l[fl] == '\t')
+            n++;
+        const char *nl = strchr(l, '\n');
+        l = nl ? nl + 1 : l + strlen(l);
+    }
+    return n;
+}
+
+static void test_rules_drop_types(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views_rules rules = {GS_VIEW_ALL &
+                            ~(GS_VIEW_BIT(GS_VIEW_MEMBER) | GS_VIEW_BIT(GS_VIEW_PRESENCE))};
+    gs_views *v;
+    assert_int_equal(gs_views_open(dir, &rules, &v, NULL), GS_OK);
+    assert_null(gs_views_wiped_reason(v));
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 5), GS_OK);
+    assert_int_equal(gs_tv_count(v, GS_VIEW_MEMBER, NULL, NULL, NULL), 0);
+    assert_int_equal(gs_tv_count(v, GS_VIEW_PRESENCE, NULL, NULL, NULL), 0);
+    assert_int_equal(gs_tv_count(v, GS_VIEW_CHANNEL, "967500967257968680", NULL, NULL), 5);
+    char *d = gs_tv_dump(v);
+    assert_int_equal(count_lines(d, "member"), 0);
+    assert_int_equal(count_lines(d, "presence"), 0);
+    assert_true(count_lines(d, "channel") > 0);
+    assert_null(strstr(d, "idx\t55")); /* no user index ('U') entries */
+    free(d);
+    gs_views_status st;
+    assert_int_equal(gs_views_status_read(v, &st, NULL), GS_OK);
+    assert_int_equal(st.types_kept, rules.keep);
+    assert_int_equal(st.failed_records, 0);
+    assert_int_equal(gs_views_get_rules(v).keep, rules.keep);
+    assert_int_equal(gs_views_close(v, NULL), GS_OK);
+
+    /* Same rules: nothing happens. */
+    assert_int_equal(gs_views_open(dir, &rules, &v, NULL), GS_OK);
+    assert_null(gs_views_wiped_reason(v));
+    assert_int_equal(gs_views_watermark(v), 29);
+    gs_views_close(v, NULL);
+
+    /* Changed rules: wiped, reported, watermark 0 (rebuild by replay). */
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    const char *why = gs_views_wiped_reason(v);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "rules changed"));
+    assert_non_null(strstr(why, "member"));
+    assert_int_equal(gs_views_watermark(v), 0);
+    assert_int_equal(gs_tv_count(v, GS_VIEW_CHANNEL, NULL, NULL, NULL), 0);
+    assert_int_equal(gs_views_status_read(v, &st, NULL), GS_OK);
+    assert_int_equal(st.rebuilt_on_open, 1);
+    assert_non_null(strstr(st.rebuild_reason, "rules changed"));
+    assert_int_equal(st.types_kept, GS_VIEW_ALL);
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_count(v, GS_VIEW_MEMBER, "967500967257968680", NULL, NULL), 4);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+}
+
+static void test_reopen_keeps_watermark_and_data(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views *v;
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    size_t half = gs_tv_upto_seq(&SCEN, 12);
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, half, half), GS_OK);
+    uint64_t wm = gs_views_watermark(v);
+    assert_int_equal(wm, SCEN.recs[half - 1].lsn);
+    char *before = gs_tv_dump(v);
+    assert_int_equal(gs_views_close(v, NULL), GS_OK);
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    assert_int_equal(gs_views_watermark(v), wm);
+    char *after = gs_tv_dump(v);
+    assert_string_equal(before, after);
+    /* Continue from there: same as one go. */
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 4), GS_OK);
+    char *full = gs_tv_dump(v);
+    free(before);
+    free(after);
+    gs_views_close(v, NULL);
+    char dir2[256];
+    gs_tv_tmpdir(dir2, sizeof(dir2));
+    assert_int_equal(gs_views_open(dir2, NULL, &v, NULL), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, SCEN.n), GS_OK);
+    char *ref = gs_tv_dump(v);
+    assert_string_equal(full, ref);
+    free(full);
+    free(ref);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+    gs_tv_rmtree(dir2);
+}
+
+static void put_meta(gs_views *v, const char *key, const void *val, size_t len)
+{
+    char *rerr = NULL;
+    rocksdb_put_cf(v->db, v->wo, v->cf[GS_VCF_META], key, strlen(key), val, len, &rerr);
+    assert_null(rerr);
+}
+
+static void test_schema_change_wipes(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views *v;
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    /* As if an older build had written the views. */
+    uint8_t old[4] = {0, 0, 0, 0};
+    put_meta(v, GS_VMETA_FORMAT, old, 4);
+    gs_views_close(v, NULL);
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    assert_non_null(gs_views_wiped_reason(v));
+    assert_string_equal(gs_views_wiped_reason(v), "view schema version 0 -> 1");
+    assert_int_equal(gs_views_watermark(v), 0);
+    assert_int_equal(gs_tv_count(v, GS_VIEW_GUILD, NULL, NULL, NULL), 0);
+    gs_views_status st;
+    assert_int_equal(gs_views_status_read(v, &st, NULL), GS_OK);
+    assert_int_equal(st.schema_version, GS_VIEWS_SCHEMA);
+    /* A read-only open of views needing a rebuild is refused. */
+    put_meta(v, GS_VMETA_FORMAT, old, 4);
+    gs_views_close(v, NULL);
+    gs_err err;
+    gs_views *ro;
+    assert_int_equal(gs_views_open_readonly(dir, &ro, &err), GS_EVIEW);
+    assert_non_null(strstr(err.msg, "rebuild"));
+    /* A damaged meta value is not trusted: the views are rebuilt. */
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    put_meta(v, GS_VMETA_WATERMARK, "abc", 3);
+    gs_views_close(v, NULL);
+    assert_int_equal(gs_views_open(dir, NULL, &v, &err), GS_OK);
+    assert_non_null(strstr(gs_views_wiped_reason(v), "views damaged"));
+    assert_int_equal(gs_views_watermark(v), 0);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+}
+
+static void test_unknown_family_wipes(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views *v;
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    char *rerr = NULL;
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_column_family_handle_t *h = rocksdb_create_column_family(v->db, o, "future", &rerr);
+    assert_null(rerr);
+    rocksdb_column_family_handle_destroy(h);
+    rocksdb_options_destroy(o);
+    gs_views_close(v, NULL);
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    assert_non_null(gs_views_wiped_reason(v));
+    assert_non_null(strstr(gs_views_wiped_reason(v), "future"));
+    assert_int_equal(gs_views_watermark(v), 0);
+    gs_views_close(v, NULL);
+    /* Gone for good. */
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    assert_null(gs_views_wiped_reason(v));
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+}
+
+static void test_readonly(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_err err;
+    gs_views *v;
+    assert_int_equal(gs_views_open_readonly(dir, &v, &err), GS_ENOTFOUND);
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_views_close(v, NULL), GS_OK);
+    assert_int_equal(gs_views_open_readonly(dir, &v, &err), GS_OK);
+    assert_int_equal(gs_views_watermark(v), 29);
+    assert_int_equal(gs_tv_count(v, GS_VIEW_CHANNEL, "967500967257968680", NULL, NULL), 5);
+    assert_int_equal(gs_views_apply(v, SCEN.recs, 1, &err), GS_EREADONLY);
+    assert_int_equal(gs_views_wipe(v, &err), GS_EREADONLY);
+    /* A writer can open beside a reader. */
+    gs_views *w;
+    assert_int_equal(gs_views_open(dir, NULL, &w, &err), GS_OK);
+    gs_views_close(w, NULL);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+}
+
+static void test_second_writer_busy(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views *v, *w;
+    gs_err err;
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    assert_int_equal(gs_views_open(dir, NULL, &w, &err), GS_EBUSY);
+    assert_null(w);
+    assert_non_null(strstr(err.msg, dir));
+    gs_views_close(v, NULL);
+    assert_int_equal(gs_views_close(NULL, NULL), GS_OK);
+    gs_tv_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules_drop_types),
+        cmocka_unit_test(test_reopen_keeps_watermark_and_data),
+        cmocka_unit_test(test_schema_change_wipes),
+        cmocka_unit_test(test_unknown_family_wipes),
+        cmocka_unit_test(test_readonly),
+        cmocka_unit_test(test_second_writer_busy),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,163 @@
+/*
+ * test_views_threads.c - queries beside the applier: two reader threads do
+ * point gets (through the entity cache), queries (on snapshots), status and
+ * dumps while the main thread applies a stream. Every result must be
+ * well-formed; afterwards every member read through the cache must equal
+ * the same member read from a RocksDB snapshot (the cache never serves a
+ * stale value). Meant to be run under TSan too (GS_SANITIZE=thread).
+ */
+#include "gs_common.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support_views.h"
+
+static gs_views *V;
+static atomic_int stop;
+static atomic_int errors;
+static atomic_long reads;
+
+static void note_error(const char *what, const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", what, msg);
+    atomic_fetch_add(&errors, 1);
+}
+
+static void *reader(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    gs_json *p;
+    if (gs_json_create(1u << 24, 256, &p, NULL) != GS_OK)
+        return NULL;
+    while (!atomic_load(&stop)) {
+        seed = seed * 1103515245u + 12345u;
+        uint64_t g = 1000 + (seed >> 8) % 6, u = 50 + (seed >> 16) % 40;
+        gs_err err;
+        char *out;
+        size_t len;
+        int rc;
+        switch ((seed >> 24) % 5) {
+        case 0:
+        case 1:
+            rc = gs_views_get(V, GS_VIEW_MEMBER, u, g, GS_VFMT_JSON, &out, &len, &err);
+            break;
+        case 2:
+            rc = gs_views_get(V, GS_VIEW_GUILD, g, 0, GS_VFMT_JSON, &out, &len, &err);
+            break;
+        case 3:
+            rc = gs_views_get(V, GS_VIEW_CHANNEL, g * 100 + 1, 0, GS_VFMT_JSON, &out, &len, &err);
+            break;
+        default: {
+            gs_vq_spec s = {.type = GS_VIEW_MEMBER, .guild = g};
+            gs_vq *q;
+            uint64_t n;
+            if (gs_vq_open(V, &s, &q, &err) != GS_OK || gs_vq_count(q, &n, &err) != GS_OK)
+                note_error("count", err.msg);
+            gs_vq_close(q);
+            gs_views_status st;
+            if (gs_views_status_read(V, &st, &err) != GS_OK)
+                note_error("status", err.msg);
+            continue;
+        }
+        }
+        atomic_fetch_add(&reads, 1);
+        if (rc == GS_ENOTFOUND)
+            continue;
+        if (rc != GS_OK) {
+            note_error("get", err.msg);
+            continue;
+        }
+        gs_jval root;
+        if (gs_json_parse(p, out, len, len, &root, &err) != GS_OK ||
+            gs_json_type(root) != GS_JOBJECT)
+            note_error("get returned bad JSON", out);
+        free(out);
+    }
+    gs_json_destroy(p);
+    return NULL;
+}
+
+static void apply_range(uint64_t from, uint64_t to)
+{
+    static char bufs[32][1024];
+    gs_log_rec recs[32];
+    for (uint64_t l = from; l <= to;) {
+        size_t n = 0;
+        for (; n < 32 && l <= to; n++, l++) {
+            memset(&recs[n], 0, sizeof(recs[n]));
+            recs[n].lsn = l;
+            recs[n].raw = bufs[n];
+            recs[n].raw_len = gs_tv_stream_frame(l, bufs[n], sizeof(bufs[n]), &recs[n].event);
+            recs[n].event_len = strlen(recs[n].event);
+        }
+        assert_int_equal(gs_views_apply(V, recs, n, NULL), GS_OK);
+    }
+}
+
+static void test_readers_beside_applier(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    /* A small cache, so that entries are evicted and refilled meanwhile. */
+    gs_views_tuning t = {.entity_cache_bytes = 256u << 10};
+    assert_int_equal(gs_views_open_tuned(dir, NULL, &t, &V, NULL), GS_OK);
+    apply_range(1, 200);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, reader, (void *)(uintptr_t)(i + 1)), 0);
+    apply_range(201, 6000);
+    char *d = gs_tv_dump(V); /* a dump beside the readers */
+    free(d);
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&errors), 0);
+    assert_true(atomic_load(&reads) > 100);
+
+    /* Cache against snapshot: every member of every guild. */
+    int compared = 0;
+    for (uint64_t g = 1000; g < 1006; g++) {
+        for (uint64_t u = 50; u < 90; u++) {
+            char *a = NULL;
+            size_t alen;
+            int rc = gs_views_get(V, GS_VIEW_MEMBER, u, g, GS_VFMT_JSON, &a, &alen, NULL);
+            gs_vq_spec s = {.type = GS_VIEW_MEMBER, .guild = g, .user = u};
+            gs_vq *q;
+            const char *b;
+            size_t blen;
+            assert_int_equal(gs_vq_open(V, &s, &q, NULL), GS_OK);
+            int qrc = gs_vq_next(q, GS_VFMT_JSON, &b, &blen, NULL);
+            if (rc == GS_ENOTFOUND) {
+                assert_int_equal(qrc, 0);
+            } else {
+                assert_int_equal(rc, GS_OK);
+                assert_int_equal(qrc, 1);
+                assert_string_equal(a, b);
+                compared++;
+            }
+            gs_vq_close(q);
+            free(a);
+        }
+    }
+    assert_true(compared > 0);
+    gs_views_close(V, NULL);
+    gs_tv_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_readers_beside_applier),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

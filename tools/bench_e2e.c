@@ -1,0 +1,554 @@
+/*
+ * bench_e2e.c - the end-to-end benchmark: generate a workload, ingest it
+ * (log + views, BATCH durability) until the views' watermark reaches the
+ * head ("confirmed"), query it, rebuild the views, and print one table with
+ * baselines measured in the same run on the same file.
+ *
+ *   gatestore-bench-e2e [--shape default|large|chunked|small] [--scales 1,2,4]
+ *                       [--dir DIR] [--input FILE] [--json] [--keep]
+ *
+ * The input is streamed (1 MiB reads), never held in memory, so peak RSS is
+ * the store's. Baselines: a plain read of the file, `zstd -1 -T1` of it (a
+ * child process) and a parse-only pass of the JSON parser (simdjson through
+ * gs_json) over every line.
+ */
+#include "gs_common.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ingest.h"
+#include "json.h"
+#include "linereader.h"
+
+struct shape {
+    const char *name;
+    unsigned guilds, channels, roles, members, updates;
+    int chunked;
+};
+
+static const struct shape shapes[] = {
+    {"small", 20, 20, 10, 200, 10000, 0},
+    {"default", 200, 50, 30, 500, 100000, 0},
+    {"chunked", 200, 50, 30, 500, 100000, 1},
+    {"large", 1000, 50, 30, 1000, 200000, 0},
+};
+
+struct result {
+    char shape[32];
+    unsigned scale;
+    uint64_t bytes, lines, frames, members_total;
+    double read_mbs, zstd_mbs, parse_mbs;
+    double snap_s, upd_s, confirm_s;
+    uint64_t snap_bytes, upd_bytes, snap_frames, upd_frames;
+    double member_p50_us, member_p99_us, guild_p50_us, guild_p99_us;
+    double where_ms;
+    uint64_t where_count, channels_total;
+    double rebuild_s;
+    uint64_t log_bytes, views_bytes;
+    long peak_rss_kb;
+};
+
+static double now_s(void)
+{
+    return (double)gs_mono_ns() / 1e9;
+}
+
+static void die(const char *what, const char *msg)
+{
+    fprintf(stderr, "bench-e2e: %s: %s\n", what, msg);
+    exit(1);
+}
+
+/* execvp wants char *const[]; the strings are copied so nothing const is
+ * cast away. */
+static int run_child_c(const char *const cargv[], const char *out_path);
+
+static int run_child(char *const argv[], const char *out_path)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            _exit(127);
+        dup2(fd, STDOUT_FILENO);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_child_c(const char *const cargv[], const char *out_path)
+{
+    char *argv[32];
+    size_t n = 0;
+    for (; cargv[n] && n < GS_ARRAY_LEN(argv) - 1; n++)
+        argv[n] = strdup(cargv[n]);
+    argv[n] = NULL;
+    int rc = run_child(argv, out_path);
+    for (size_t i = 0; i < n; i++)
+        free(argv[i]);
+    return rc;
+}
+
+static void generate(const char *gen, const struct shape *sh, unsigned scale, const char *path)
+{
+    char g[16], c[16], r[16], m[16], u[16];
+    snprintf(g, sizeof(g), "%u", sh->guilds * scale);
+    snprintf(c, sizeof(c), "%u", sh->channels);
+    snprintf(r, sizeof(r), "%u", sh->roles);
+    snprintf(m, sizeof(m), "%u", sh->members);
+    snprintf(u, sizeof(u), "%u", sh->updates * scale);
+    const char *argv[] = {
+        gen, "--guilds",  g, "--channels", c,    "--roles", r,    "--members",
+        m,   "--updates", u, "--seed",     "42", "-o",      path, sh->chunked ? "--chunked" : NULL,
+        NULL};
+    if (run_child_c(argv, NULL) != 0)
+        die("generate", "gatestore-gen failed");
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+static double baseline_read(const char *path)
+{
+    static char buf[1 << 20];
+    double best = 1e9;
+    for (int k = 0; k < 3; k++) {
+        int fd = open(path, O_RDONLY);
+        double t0 = now_s();
+        while (read(fd, buf, sizeof(buf)) > 0) {
+        }
+        double t = now_s() - t0;
+        close(fd);
+        best = t < best ? t : best;
+    }
+    return (double)file_size(path) / 1e6 / best;
+}
+
+static double baseline_zstd(const char *path)
+{
+    const char *argv[] = {"zstd", "-1", "-T1", "-q", "-c", path, NULL};
+    double t0 = now_s();
+    if (run_child_c(argv, "/dev/null") != 0)
+        return 0;
+    return (double)file_size(path) / 1e6 / (now_s() - t0);
+}
+
+static double baseline_parse(const char *path)
+{
+    gs_json *p = NULL;
+    gs_err err;
+    if (gs_json_create(64u << 20, 256, &p, &err))
+        die("json", err.msg);
+    int fd = open(path, O_RDONLY);
+    gs_linereader *lr = NULL;
+    if (gs_linereader_open(fd, 64u << 20, &lr, &err))
+        die("linereader", err.msg);
+    double t0 = now_s();
+    gs_line line;
+    while (gs_linereader_next(lr, &line, &err) == 1) {
+        gs_jval root;
+        if (line.len)
+            gs_json_parse(p, line.data, line.len, line.cap, &root, &err);
+    }
+    double t = now_s() - t0;
+    gs_linereader_close(lr);
+    close(fd);
+    gs_json_destroy(p);
+    return (double)file_size(path) / 1e6 / t;
+}
+
+/* The snapshot phase ends at the first dispatch that is not READY,
+ * GUILD_CREATE or GUILD_MEMBERS_CHUNK (the generator writes snapshots
+ * first). A cheap look at `"t":"` is enough for generated lines. */
+static int is_snapshot_line(const char *p, size_t n)
+{
+    const char *t = memmem(p, n < 64 ? n : 64, "\"t\":\"", 5);
+    if (!t)
+        return 1; /* non-dispatch */
+    t += 5;
+    size_t rest = n - (size_t)(t - p);
+    return (rest > 6 && memcmp(t, "READY\"", 6) == 0) ||
+           (rest > 13 && memcmp(t, "GUILD_CREATE\"", 13) == 0) ||
+           (rest > 20 && memcmp(t, "GUILD_MEMBERS_CHUNK\"", 20) == 0);
+}
+
+static uint64_t wait_confirmed(gs_store *st)
+{
+    gs_views_status vs;
+    for (;;) {
+        if (gs_views_status_get(st, &vs) != GS_OK)
+            die("views status", gs_store_errmsg(st));
+        if (vs.watermark >= gs_store_head_lsn(st))
+            return vs.watermark;
+        usleep(200);
+    }
+}
+
+static void ingest(gs_store *st, const char *path, struct result *r)
+{
+    gs_err err;
+    int fd = open(path, O_RDONLY);
+    gs_linereader *lr = NULL;
+    if (fd < 0 || gs_linereader_open(fd, 64u << 20, &lr, &err))
+        die("open input", path);
+    int phase = 0;
+    double t0 = now_s(), t_phase = t0;
+    gs_line line;
+    int rc;
+    while ((rc = gs_linereader_next(lr, &line, &err)) == 1) {
+        if (line.len == 0)
+            continue;
+        if (phase == 0 && !is_snapshot_line(line.data, line.len)) {
+            gs_store_sync(st);
+            wait_confirmed(st);
+            double t = now_s();
+            r->snap_s = t - t0;
+            t_phase = t;
+            phase = 1;
+        }
+        uint64_t lsn;
+        rc = gs_ingest_line_cap(st, line.data, line.len, line.cap, NULL, &lsn);
+        if (rc < 0)
+            die("ingest", gs_store_errmsg(st));
+        if (phase == 0) {
+            r->snap_bytes += line.len + 1;
+            r->snap_frames += rc == GS_OK;
+        } else {
+            r->upd_bytes += line.len + 1;
+            r->upd_frames += rc == GS_OK;
+        }
+        r->lines++;
+    }
+    gs_store_sync(st);
+    wait_confirmed(st);
+    double t = now_s();
+    if (phase == 0)
+        r->snap_s = t - t0;
+    else
+        r->upd_s = t - t_phase;
+    r->confirm_s = t - t0;
+    r->frames = r->snap_frames + r->upd_frames;
+    gs_linereader_close(lr);
+    close(fd);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Collect ids to query: (guild, user) of members and guild ids, through the
+ * query API itself (untimed). */
+static size_t collect_ids(gs_store *st, const char *type, uint64_t *guild, uint64_t *id, size_t max)
+{
+    gs_query *q = NULL;
+    if (gs_query_create(st, type, &q) != GS_OK)
+        die("query", gs_store_errmsg(st));
+    gs_query_limit(q, max);
+    gs_json *p = NULL;
+    gs_err err;
+    gs_json_create(1u << 24, 64, &p, &err);
+    size_t n = 0;
+    const char *js;
+    size_t len;
+    while (n < max && gs_query_next(q, &js, &len) == 1) {
+        gs_jval root, v, u;
+        if (gs_json_parse(p, js, len, len, &root, &err) != GS_OK)
+            continue;
+        uint64_t g = 0, i = 0;
+        if (strcmp(type, "member") == 0) {
+            if (gs_json_getz(root, "guild_id", &v) && gs_json_getz(root, "user", &u) &&
+                gs_json_getz(u, "id", &u) && gs_json_snowflake(v, &g) == 0 &&
+                gs_json_snowflake(u, &i) == 0) {
+                guild[n] = g;
+                id[n++] = i;
+            }
+        } else if (gs_json_getz(root, "id", &v) && gs_json_snowflake(v, &i) == 0) {
+            guild[n] = 0;
+            id[n++] = i;
+        }
+    }
+    gs_json_destroy(p);
+    gs_query_destroy(q);
+    return n;
+}
+
+static void time_gets(gs_store *st, const char *type, size_t rounds, double *p50, double *p99)
+{
+    enum { MAXIDS = 200000 };
+    uint64_t *g = malloc(MAXIDS * sizeof(*g)), *id = malloc(MAXIDS * sizeof(*id));
+    size_t n = collect_ids(st, type, g, id, MAXIDS);
+    if (n == 0)
+        die("gets", "no ids found");
+    double *lat = malloc(rounds * sizeof(*lat));
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    for (size_t k = 0; k < rounds + rounds / 10; k++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        size_t i = (size_t)(rng % n);
+        char *out = NULL;
+        size_t len;
+        uint64_t t0 = gs_mono_ns();
+        int rc = gs_get_msgpack(st, type, id[i], g[i], &out, &len);
+        uint64_t t1 = gs_mono_ns();
+        if (rc != GS_OK)
+            die("get", gs_store_errmsg(st));
+        gs_free(out);
+        if (k >= rounds / 10) /* the first tenth warms the cache */
+            lat[k - rounds / 10] = (double)(t1 - t0) / 1e3;
+    }
+    qsort(lat, rounds, sizeof(*lat), cmp_double);
+    *p50 = lat[rounds / 2];
+    *p99 = lat[rounds * 99 / 100];
+    free(lat);
+    free(g);
+    free(id);
+}
+
+static void time_where(gs_store *st, struct result *r)
+{
+    gs_query *q = NULL;
+    uint64_t total = 0;
+    if (gs_query_create(st, "channel", &q) != GS_OK || gs_query_count(q, &total) != GS_OK)
+        die("count channels", gs_store_errmsg(st));
+    gs_query_destroy(q);
+    r->channels_total = total;
+    double best = 1e9;
+    for (int k = 0; k < 5; k++) {
+        double t0 = now_s();
+        gs_query_create(st, "channel", &q);
+        gs_query_where(q, "name", "general");
+        const char *js;
+        size_t len;
+        uint64_t n = 0;
+        while (gs_query_next(q, &js, &len) == 1)
+            n++;
+        gs_query_destroy(q);
+        double t = now_s() - t0;
+        best = t < best ? t : best;
+        r->where_count = n;
+    }
+    r->where_ms = best * 1e3;
+}
+
+static uint64_t du_total;
+static int du_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+    (void)p;
+    (void)f;
+    if (flag == FTW_F)
+        du_total += (uint64_t)sb->st_size;
+    return 0;
+}
+static uint64_t du(const char *path)
+{
+    du_total = 0;
+    nftw(path, du_one, 16, FTW_PHYS);
+    return du_total;
+}
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+    (void)sb;
+    (void)flag;
+    (void)f;
+    return remove(p);
+}
+
+static void run_one(const char *gen, const struct shape *sh, unsigned scale, const char *dir,
+                    const char *input, int keep, struct result *r)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->shape, sizeof(r->shape), "%s", sh->name);
+    r->scale = scale;
+    char path[PATH_MAX], store[PATH_MAX + 64], sub[PATH_MAX + 128];
+    if (input) {
+        snprintf(path, sizeof(path), "%s", input);
+    } else {
+        snprintf(path, sizeof(path), "%s/%s-x%u.ndjson", dir, sh->name, scale);
+        generate(gen, sh, scale, path);
+    }
+    r->bytes = file_size(path);
+    r->read_mbs = baseline_read(path);
+    r->zstd_mbs = baseline_zstd(path);
+    r->parse_mbs = baseline_parse(path);
+
+    snprintf(store, sizeof(store), "%s/store-%s-x%u", dir, sh->name, scale);
+    nftw(store, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    gs_options *o = NULL;
+    gs_options_create(&o);
+    gs_options_set_create(o, 1);
+    gs_options_set_durability(o, GS_DURABILITY_BATCH);
+    gs_store *st = NULL;
+    if (gs_store_open(store, o, &st) != GS_OK)
+        die("open", gs_open_errmsg());
+    ingest(st, path, r);
+
+    time_gets(st, "member", 200000, &r->member_p50_us, &r->member_p99_us);
+    time_gets(st, "guild", 100000, &r->guild_p50_us, &r->guild_p99_us);
+    time_where(st, r);
+    double t0 = now_s();
+    if (gs_views_rebuild(st) != GS_OK)
+        die("rebuild", gs_store_errmsg(st));
+    r->rebuild_s = now_s() - t0;
+    gs_store_close(st);
+    gs_options_destroy(o);
+    snprintf(sub, sizeof(sub), "%s/log", store);
+    r->log_bytes = du(sub);
+    snprintf(sub, sizeof(sub), "%s/views", store);
+    r->views_bytes = du(sub);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r->peak_rss_kb = ru.ru_maxrss;
+    if (!keep) {
+        nftw(store, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        if (!input)
+            unlink(path);
+    }
+}
+
+static void print_table(const struct result *r, size_t n)
+{
+    printf("%-34s", "figure");
+    for (size_t i = 0; i < n; i++) {
+        char h[64];
+        snprintf(h, sizeof(h), "%.31s x%u", r[i].shape, r[i].scale);
+        printf(" %14s", h);
+    }
+    printf("\n");
+#define ROW(label, fmt, expr)                                                                      \
+    do {                                                                                           \
+        printf("%-34s", label);                                                                    \
+        for (size_t i = 0; i < n; i++)                                                             \
+            printf(" %14" fmt, expr);                                                              \
+        printf("\n");                                                                              \
+    } while (0)
+    ROW("input MB", ".1f", (double)r[i].bytes / 1e6);
+    ROW("frames stored", PRIu64, r[i].frames);
+    ROW("baseline: plain read MB/s", ".0f", r[i].read_mbs);
+    ROW("baseline: zstd -1 -T1 MB/s", ".1f", r[i].zstd_mbs);
+    ROW("baseline: simdjson parse MB/s", ".1f", r[i].parse_mbs);
+    ROW("ingest to confirmed s", ".3f", r[i].confirm_s);
+    ROW("ingest to confirmed MB/s", ".1f", (double)r[i].bytes / 1e6 / r[i].confirm_s);
+    ROW("  ratio to zstd -1", ".2f", (double)r[i].bytes / 1e6 / r[i].confirm_s / r[i].zstd_mbs);
+    ROW("snapshot phase MB/s", ".1f", (double)r[i].snap_bytes / 1e6 / r[i].snap_s);
+    ROW("snapshot phase frames/s", ".0f", (double)r[i].snap_frames / r[i].snap_s);
+    ROW("update phase events/s", ".0f", r[i].upd_s > 0 ? (double)r[i].upd_frames / r[i].upd_s : 0);
+    ROW("update phase MB/s", ".1f", r[i].upd_s > 0 ? (double)r[i].upd_bytes / 1e6 / r[i].upd_s : 0);
+    ROW("member get p50 us", ".2f", r[i].member_p50_us);
+    ROW("member get p99 us", ".2f", r[i].member_p99_us);
+    ROW("guild get p50 us", ".2f", r[i].guild_p50_us);
+    ROW("guild get p99 us", ".2f", r[i].guild_p99_us);
+    ROW("channels in views", PRIu64, r[i].channels_total);
+    ROW("where name=general ms", ".3f", r[i].where_ms);
+    ROW("  matches", PRIu64, r[i].where_count);
+    ROW("rebuild views s", ".3f", r[i].rebuild_s);
+    ROW("rebuild MB/s of raw frames", ".1f", (double)r[i].bytes / 1e6 / r[i].rebuild_s);
+    ROW("log on disk MB", ".1f", (double)r[i].log_bytes / 1e6);
+    ROW("views on disk MB", ".1f", (double)r[i].views_bytes / 1e6);
+    ROW("peak RSS MB (process so far)", ".1f", (double)r[i].peak_rss_kb / 1024.0);
+#undef ROW
+}
+
+static void print_json(const struct result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        printf("{\"format\":1,\"shape\":\"%s\",\"scale\":%u,\"bytes\":%" PRIu64
+               ",\"frames\":%" PRIu64 ",\"read_mbs\":%.1f,\"zstd_mbs\":%.1f,\"parse_mbs\":%.1f,"
+               "\"confirm_s\":%.4f,\"snapshot_s\":%.4f,\"update_s\":%.4f,\"update_events\":%" PRIu64
+               ",\"member_p50_us\":%.3f,\"member_p99_us\":%.3f,\"guild_p50_us\":%.3f,"
+               "\"guild_p99_us\":%.3f,\"where_ms\":%.4f,\"where_matches\":%" PRIu64
+               ",\"channels\":%" PRIu64 ",\"rebuild_s\":%.4f,\"log_bytes\":%" PRIu64
+               ",\"views_bytes\":%" PRIu64 ",\"peak_rss_kb\":%ld}\n",
+               r[i].shape, r[i].scale, r[i].bytes, r[i].frames, r[i].read_mbs, r[i].zstd_mbs,
+               r[i].parse_mbs, r[i].confirm_s, r[i].snap_s, r[i].upd_s, r[i].upd_frames,
+               r[i].member_p50_us, r[i].member_p99_us, r[i].guild_p50_us, r[i].guild_p99_us,
+               r[i].where_ms, r[i].where_count, r[i].channels_total, r[i].rebuild_s, r[i].log_bytes,
+               r[i].views_bytes, r[i].peak_rss_kb);
+}
+
+int main(int argc, char **argv)
+{
+    const char *shape = "default", *dir = "/tmp", *input = NULL, *scales = "1";
+    int json = 0, keep = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--shape") == 0 && v)
+            shape = argv[++i];
+        else if (strcmp(a, "--scales") == 0 && v)
+            scales = argv[++i];
+        else if (strcmp(a, "--dir") == 0 && v)
+            dir = argv[++i];
+        else if (strcmp(a, "--input") == 0 && v)
+            input = argv[++i];
+        else if (strcmp(a, "--json") == 0)
+            json = 1;
+        else if (strcmp(a, "--keep") == 0)
+            keep = 1;
+        else {
+            fprintf(stderr, "usage: gatestore-bench-e2e [--shape small|default|chunked|large] "
+                            "[--scales 1,2,4] [--dir DIR] [--input FILE] [--json] [--keep]\n");
+            return 2;
+        }
+    }
+    const struct shape *sh = NULL;
+    for (size_t i = 0; i < GS_ARRAY_LEN(shapes); i++)
+        if (strcmp(shapes[i].name, shape) == 0)
+            sh = &shapes[i];
+    if (!sh)
+        die("--shape", "unknown shape");
+    char self[PATH_MAX], gen[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        die("readlink", "cannot find my own directory");
+    self[n] = '\0';
+    snprintf(gen, sizeof(gen), "%s/gatestore-gen", dirname(self));
+
+    struct result res[8];
+    size_t nres = 0;
+    char *sc = strdup(scales);
+    for (char *tok = strtok(sc, ","); tok && nres < GS_ARRAY_LEN(res); tok = strtok(NULL, ",")) {
+        unsigned k = (unsigned)strtoul(tok, NULL, 10);
+        if (k == 0)
+            die("--scales", tok);
+        fprintf(stderr, "bench-e2e: %s x%u...\n", sh->name, k);
+        run_one(gen, sh, k, dir, input, keep, &res[nres++]);
+    }
+    free(sc);
+    if (json)
+        print_json(res, nres);
+    else
+        print_table(res, nres);
+    if (nres > 1 && !json) {
+        printf("\ncost growth (ingest-to-confirmed seconds per MB, relative to x%u):",
+               res[0].scale);
+        for (size_t i = 0; i < nres; i++)
+            printf(" x%u %.2f", res[i].scale,
+                   (res[i].confirm_s / (double)res[i].bytes) /
+                       (res[0].confirm_s / (double)res[0].bytes));
+        printf("\n");
+    }
+    return 0;
+}

@@ -1,0 +1,215 @@
+/*
+ * apply.c - applying a batch of log records: one WriteBatchWithIndex per
+ * call, a save point per record (a record that cannot be applied is rolled
+ * back and recorded, the others stay), and the watermark written in the
+ * same atomic write as the entities.
+ */
+#include "gs_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "views_int.h"
+
+static void tx_init(gs_vtx *tx, gs_views *v, gs_err *err)
+{
+    memset(tx, 0, sizeof(*tx));
+    tx->v = v;
+    tx->ov = v->ov;
+    tx->err = err;
+    gs_mpb_init(&tx->mb);
+}
+
+static void tx_free(gs_vtx *tx)
+{
+    gs_mpb_free(&tx->mb);
+    gs_vbuf_free(&tx->val);
+    free(tx->ids);
+}
+
+/* Apply one record inside the batch. GS_OK, GS_EFRAME (bad payload, reason
+ * in tx->reason) or another code (system error: the batch is abandoned). */
+static int apply_one(gs_views *v, gs_vtx *tx, const gs_log_rec *r)
+{
+    gs_vhandler h = gs_vdispatch(r->event, r->event_len);
+    if (!h)
+        return GS_OK; /* unknown or stateless events change nothing */
+    gs_jval root, d;
+    gs_err perr;
+    gs_err_clear(&perr);
+    int rc = gs_json_parse(v->json, r->raw, r->raw_len, r->raw_len, &root, &perr);
+    if (rc == GS_ENOMEM)
+        return gs_err_set(tx->err, rc, "lsn %llu: %s", (unsigned long long)r->lsn, perr.msg);
+    if (rc != GS_OK)
+        return gs_vtx_bad(tx, "frame: %s", perr.msg);
+    if (!gs_json_getz(root, "d", &d))
+        return gs_vtx_bad(tx, "frame: missing d");
+    return h(tx, d);
+}
+
+static int put_u64(gs_vtx *tx, const char *key, uint64_t x)
+{
+    uint8_t val[8];
+    gs_be64(val, x);
+    return gs_vtx_put(tx, GS_VCF_META, key, strlen(key), val, 8);
+}
+
+/* Record a failed record in the ring of the last GS_VMETA_FAIL_SLOTS. */
+static int record_failure(gs_vtx *tx, const gs_log_rec *r, uint64_t nth)
+{
+    gs_vbuf val = {0};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &val, gs_vbuf_mp_write);
+    size_t elen = r->event_len < 63 ? r->event_len : 63;
+    size_t rlen = strlen(tx->reason);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint64(&pk, r->lsn);
+    msgpack_pack_str(&pk, elen);
+    msgpack_pack_str_body(&pk, r->event, elen);
+    msgpack_pack_str(&pk, rlen);
+    msgpack_pack_str_body(&pk, tx->reason, rlen);
+    if (val.oom) {
+        gs_vbuf_free(&val);
+        return gs_err_set(tx->err, GS_ENOMEM, "out of memory recording a view failure");
+    }
+    uint8_t key[sizeof(GS_VMETA_FAIL)];
+    memcpy(key, GS_VMETA_FAIL, sizeof(GS_VMETA_FAIL) - 1);
+    key[sizeof(GS_VMETA_FAIL) - 1] = (uint8_t)(nth % GS_VMETA_FAIL_SLOTS);
+    int rc = gs_vtx_put(tx, GS_VCF_META, key, sizeof(key), val.p, val.len);
+    gs_vbuf_free(&val);
+    return rc;
+}
+
+static void add_to_batch(void *ud, const gs_ov_ent *e)
+{
+    gs_views *v = ud;
+    if (e->deleted)
+        rocksdb_writebatch_delete_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen);
+    else
+        rocksdb_writebatch_put_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen,
+                                  (const char *)e->val, e->vlen);
+}
+
+static void add_to_cache(void *ud, const gs_ov_ent *e)
+{
+    gs_views *v = ud;
+    if (e->cf >= GS_VIEW_TYPE_COUNT)
+        return;
+    if (e->deleted)
+        gs_vcache_del(v->ecache, e->cf, e->key, e->klen);
+    else
+        gs_vcache_put(v->ecache, e->cf, e->key, e->klen, e->val, e->vlen);
+}
+
+/* The overlay (entities and watermark together) as one atomic write, then
+ * the entity cache brought level with it. */
+static int commit(gs_views *v, gs_err *err)
+{
+    rocksdb_writebatch_clear(v->batch);
+    if (gs_ov_each(v->ov, add_to_batch, v) != 0)
+        return gs_err_set(err, GS_ENOMEM, "out of memory writing views");
+    char *rerr = NULL;
+    rocksdb_write(v->db, v->wo, v->batch, &rerr);
+    rocksdb_writebatch_clear(v->batch);
+    if (rerr)
+        return gs_vdb_err(err, rerr, "cannot write views");
+    if (v->ecache) {
+        pthread_rwlock_wrlock(&v->cache_lock);
+        int rc = gs_ov_each(v->ov, add_to_cache, v);
+        if (rc != 0) /* cannot tell which keys are stale: forget them all */
+            gs_vcache_clear(v->ecache);
+        v->cache_gen++;
+        pthread_rwlock_unlock(&v->cache_lock);
+    }
+    return GS_OK;
+}
+
+int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
+{
+    if (v->read_only)
+        return gs_err_set(err, GS_EREADONLY, "views %s are open read-only", v->dir);
+    pthread_mutex_lock(&v->apply_mu);
+    gs_vtx tx;
+    tx_init(&tx, v, err);
+    gs_ov_reset(v->ov);
+    uint64_t wm = v->watermark;
+    uint64_t fails = v->fail_count;
+    int rc = GS_OK;
+    for (size_t i = 0; i < n; i++) {
+        const gs_log_rec *r = &recs[i];
+        if (r->lsn <= wm)
+            continue;
+        tx.lsn = r->lsn;
+        tx.reason[0] = '\0';
+        size_t mark = gs_ov_mark(v->ov);
+        rc = apply_one(v, &tx, r);
+        if (rc == GS_EFRAME) {
+            gs_ov_rollback(v->ov, mark);
+            rc = record_failure(&tx, r, fails);
+            if (rc != GS_OK)
+                break;
+            fails++;
+        } else if (rc != GS_OK) {
+            break;
+        }
+        wm = r->lsn;
+    }
+    if (rc == GS_OK && wm != v->watermark) {
+        rc = put_u64(&tx, GS_VMETA_WATERMARK, wm);
+        if (rc == GS_OK && fails != v->fail_count)
+            rc = put_u64(&tx, GS_VMETA_FAILCOUNT, fails);
+        if (rc == GS_OK)
+            rc = commit(v, err);
+        if (rc == GS_OK) {
+            v->watermark = wm;
+            v->fail_count = fails;
+        }
+    }
+    gs_ov_reset(v->ov);
+    tx_free(&tx);
+    pthread_mutex_unlock(&v->apply_mu);
+    return rc;
+}
+
+int gs_views_wipe(gs_views *v, gs_err *err)
+{
+    if (v->read_only)
+        return gs_err_set(err, GS_EREADONLY, "views %s are open read-only", v->dir);
+    static const char end[32] = {
+        (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff,
+        (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff,
+        (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff,
+        (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff, (char)0xff,
+        (char)0xff, (char)0xff, (char)0xff, (char)0xff};
+    pthread_mutex_lock(&v->catchup_mu);
+    pthread_mutex_lock(&v->apply_mu);
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    int rc = GS_OK;
+    if (!b) {
+        rc = gs_err_set(err, GS_ENOMEM, "cannot create views batch");
+    } else {
+        /* Range deletions: one atomic write whatever the size, and readers
+         * holding a snapshot keep seeing the old views. */
+        for (int cf = 0; cf < GS_VCF_COUNT; cf++)
+            rocksdb_writebatch_delete_range_cf(b, v->cf[cf], "", 0, end, sizeof(end));
+        gs_vmeta_init_batch(v, b);
+        char *rerr = NULL;
+        rocksdb_write(v->db, v->wo, b, &rerr);
+        rocksdb_writebatch_destroy(b);
+        if (rerr) {
+            rc = gs_vdb_err(err, rerr, "cannot wipe views");
+        } else {
+            v->watermark = 0;
+            v->fail_count = 0;
+            if (v->ecache) {
+                pthread_rwlock_wrlock(&v->cache_lock);
+                gs_vcache_clear(v->ecache);
+                v->cache_gen++;
+                pthread_rwlock_unlock(&v->cache_lock);
+            }
+        }
+    }
+    pthread_mutex_unlock(&v->apply_mu);
+    pthread_mutex_unlock(&v->catchup_mu);
+    return rc;
+}

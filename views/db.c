@@ -1,0 +1,521 @@
+/*
+ * db.c - the RocksDB database behind the views: options, column families,
+ * open (with wipe on schema or rules change), close, and the containment of
+ * RocksDB error strings.
+ *
+ * Why WAL off + atomic flush: the log is the truth, so RocksDB's own WAL
+ * would only duplicate it. Without a WAL, what survives a crash is what the
+ * last flush wrote; atomic_flush makes every flush cover all column families
+ * at once, so the watermark (meta) on disk always matches the entities on
+ * disk. Views then catch up from that watermark. Never flush one column
+ * family alone (rocksdb_flush_cf): that would break this; closing the
+ * database flushes all of them together.
+ */
+#include "gs_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "views_int.h"
+
+static const char *const cf_names[GS_VCF_COUNT] = {
+    "guild",   "channel",     "thread",   "role",           "member",          "user", "emoji",
+    "sticker", "voice_state", "presence", "stage_instance", "scheduled_event", "meta", "idx"};
+
+/* Memory budget (see FORMAT.md, "Tuning"): one shared block cache, write
+ * buffers capped for the whole database. */
+#define CACHE_BYTES        (16u << 20)
+#define ENTITY_CACHE_BYTES (32u << 20)
+#define DB_WRITE_BUF_BYTES (32u << 20)
+#define BIG_CF_WRITE_BUF   (8u << 20)
+#define SMALL_CF_WRITE_BUF (2u << 20)
+
+const char *gs_vcf_name(int cf)
+{
+    return cf >= 0 && cf < GS_VCF_COUNT ? cf_names[cf] : "?";
+}
+
+int gs_vdb_err(gs_err *err, char *rocks_msg, const char *what)
+{
+    int code = GS_EVIEW;
+    const char *m = rocks_msg ? rocks_msg : "unknown error";
+    if (strncmp(m, "Corruption", 10) == 0)
+        code = GS_ECORRUPT;
+    else if (strstr(m, "No space") || strstr(m, "no space"))
+        code = GS_ENOSPC;
+    else if (strstr(m, "lock file") || strstr(m, "LOCK"))
+        code = GS_EBUSY;
+    else if (strncmp(m, "IO error", 8) == 0)
+        code = GS_EIO;
+    gs_err_set(err, code, "%s: %s", what, m);
+    free(rocks_msg);
+    return code;
+}
+
+static int big_cf(int cf)
+{
+    return cf == GS_VIEW_MEMBER || cf == GS_VIEW_USER || cf == GS_VIEW_PRESENCE;
+}
+
+static void options_free(gs_views *v)
+{
+    for (int i = 0; i < GS_VCF_COUNT; i++) {
+        if (v->cfopts[i])
+            rocksdb_options_destroy(v->cfopts[i]);
+        v->cfopts[i] = NULL;
+    }
+    if (v->dbopts)
+        rocksdb_options_destroy(v->dbopts);
+    if (v->bbto)
+        rocksdb_block_based_options_destroy(v->bbto);
+    if (v->cache)
+        rocksdb_cache_destroy(v->cache);
+    if (v->ro)
+        rocksdb_readoptions_destroy(v->ro);
+    if (v->wo)
+        rocksdb_writeoptions_destroy(v->wo);
+    v->dbopts = NULL;
+    v->bbto = NULL;
+    v->cache = NULL;
+    v->ro = NULL;
+    v->wo = NULL;
+}
+
+static size_t or_default(size_t x, size_t def)
+{
+    return x ? x : def;
+}
+
+static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
+{
+    rocksdb_options_set_block_based_table_factory(o, v->bbto);
+    rocksdb_options_set_compression(o, rocksdb_lz4_compression);
+    rocksdb_options_set_write_buffer_size(
+        o, big_cf(cf) ? or_default(v->tuning.big_write_buffer_bytes, BIG_CF_WRITE_BUF)
+                      : or_default(v->tuning.small_write_buffer_bytes, SMALL_CF_WRITE_BUF));
+    rocksdb_options_set_max_write_buffer_number(o, 2);
+    rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
+    /* Most point reads of the appliers look for keys that are not in the
+     * memtable: a whole-key bloom filter there skips its skip list. */
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.05);
+    rocksdb_options_set_memtable_whole_key_filtering(o, 1);
+}
+
+static int options_create(gs_views *v, gs_err *err)
+{
+    v->cache = rocksdb_cache_create_lru(or_default(v->tuning.cache_bytes, CACHE_BYTES));
+    v->bbto = rocksdb_block_based_options_create();
+    v->dbopts = rocksdb_options_create();
+    v->ro = rocksdb_readoptions_create();
+    v->wo = rocksdb_writeoptions_create();
+    if (!v->cache || !v->bbto || !v->dbopts || !v->ro || !v->wo)
+        return gs_err_set(err, GS_ENOMEM, "cannot create views options");
+    rocksdb_block_based_options_set_block_cache(v->bbto, v->cache);
+    rocksdb_block_based_options_set_filter_policy(v->bbto,
+                                                  rocksdb_filterpolicy_create_bloom_full(10));
+    /* Index and filter blocks stay in the table readers (not the block
+     * cache): every point read consults them, and at ~10 bits of filter per
+     * key plus one index entry per block they are small next to the data. */
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(v->bbto, 0);
+    rocksdb_block_based_options_set_block_size(v->bbto, 8 * 1024);
+    /* A hash index inside data blocks: point reads skip the binary search. */
+    rocksdb_block_based_options_set_data_block_index_type(v->bbto, 1);
+    rocksdb_block_based_options_set_data_block_hash_ratio(v->bbto, 0.75);
+
+    rocksdb_options_t *o = v->dbopts;
+    rocksdb_options_set_create_if_missing(o, 1);
+    rocksdb_options_set_create_missing_column_families(o, 1);
+    rocksdb_options_set_atomic_flush(o, 1);
+    rocksdb_options_set_db_write_buffer_size(
+        o, or_default(v->tuning.db_write_buffer_bytes, DB_WRITE_BUF_BYTES));
+    rocksdb_options_set_max_background_jobs(o, 2);
+    rocksdb_options_set_max_open_files(o, 256);
+    rocksdb_options_set_info_log_level(o, 3); /* errors only */
+    rocksdb_options_set_keep_log_file_num(o, 2);
+    rocksdb_options_set_max_log_file_size(o, 1u << 20);
+    cf_options(v, o, -1);
+    for (int i = 0; i < GS_VCF_COUNT; i++) {
+        v->cfopts[i] = rocksdb_options_create_copy(o);
+        if (!v->cfopts[i])
+            return gs_err_set(err, GS_ENOMEM, "cannot create views options");
+        cf_options(v, v->cfopts[i], i);
+    }
+    rocksdb_writeoptions_disable_WAL(v->wo, 1);
+    return GS_OK;
+}
+
+static void db_close(gs_views *v)
+{
+    for (int i = 0; i < GS_VCF_COUNT; i++) {
+        if (v->cf[i])
+            rocksdb_column_family_handle_destroy(v->cf[i]);
+        v->cf[i] = NULL;
+    }
+    if (v->cf_default)
+        rocksdb_column_family_handle_destroy(v->cf_default);
+    v->cf_default = NULL;
+    if (v->db)
+        rocksdb_close(v->db);
+    v->db = NULL;
+}
+
+static int db_exists(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/CURRENT", dir);
+    return access(path, F_OK) == 0;
+}
+
+/* Column families on disk that this build does not know mean the views
+ * were written by another schema: 1 (and why in reason), else 0. */
+static int unknown_cfs(gs_views *v, char *reason, size_t reason_len, gs_err *err)
+{
+    size_t n = 0;
+    char *rerr = NULL;
+    char **names = rocksdb_list_column_families(v->dbopts, v->dir, &n, &rerr);
+    if (rerr) {
+        gs_vdb_err(err, rerr, "cannot list view column families");
+        snprintf(reason, reason_len, "views damaged: %.120s", err->msg);
+        return 1;
+    }
+    int unknown = 0;
+    for (size_t i = 0; i < n && !unknown; i++) {
+        int known = strcmp(names[i], "default") == 0;
+        for (int c = 0; c < GS_VCF_COUNT && !known; c++)
+            known = strcmp(names[i], cf_names[c]) == 0;
+        if (!known) {
+            snprintf(reason, reason_len, "unknown view column family '%s'", names[i]);
+            unknown = 1;
+        }
+    }
+    rocksdb_list_column_families_destroy(names, n);
+    return unknown;
+}
+
+static int db_open(gs_views *v, int read_only, gs_err *err)
+{
+    const char *names[GS_VCF_COUNT + 1];
+    const rocksdb_options_t *opts[GS_VCF_COUNT + 1];
+    rocksdb_column_family_handle_t *h[GS_VCF_COUNT + 1];
+    names[0] = "default";
+    opts[0] = v->dbopts;
+    for (int i = 0; i < GS_VCF_COUNT; i++) {
+        names[i + 1] = cf_names[i];
+        opts[i + 1] = v->cfopts[i];
+    }
+    char *rerr = NULL;
+    if (read_only)
+        v->db = rocksdb_open_for_read_only_column_families(v->dbopts, v->dir, GS_VCF_COUNT + 1,
+                                                           names, opts, h, 0, &rerr);
+    else
+        v->db = rocksdb_open_column_families(v->dbopts, v->dir, GS_VCF_COUNT + 1, names, opts, h,
+                                             &rerr);
+    if (rerr) {
+        v->db = NULL;
+        char what[4200];
+        snprintf(what, sizeof(what), "cannot open views %s", v->dir);
+        return gs_vdb_err(err, rerr, what);
+    }
+    v->cf_default = h[0];
+    for (int i = 0; i < GS_VCF_COUNT; i++)
+        v->cf[i] = h[i + 1];
+    return GS_OK;
+}
+
+static int db_destroy(gs_views *v, gs_err *err)
+{
+    char *rerr = NULL;
+    db_close(v);
+    rocksdb_destroy_db(v->dbopts, v->dir, &rerr);
+    if (rerr) {
+        char what[4200];
+        snprintf(what, sizeof(what), "cannot remove views %s", v->dir);
+        return gs_vdb_err(err, rerr, what);
+    }
+    return GS_OK;
+}
+
+static int write_init_meta(gs_views *v, gs_err *err)
+{
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    if (!b)
+        return gs_err_set(err, GS_ENOMEM, "cannot create views batch");
+    gs_vmeta_init_batch(v, b);
+    char *rerr = NULL;
+    rocksdb_write(v->db, v->wo, b, &rerr);
+    rocksdb_writebatch_destroy(b);
+    if (rerr)
+        return gs_vdb_err(err, rerr, "cannot initialize views meta");
+    return GS_OK;
+}
+
+static void names_of(uint32_t keep, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int t = 0; t < GS_VIEW_TYPE_COUNT; t++) {
+        if (!(keep & GS_VIEW_BIT(t)))
+            continue;
+        int n = snprintf(buf + off, len - off, "%s%s", off ? "," : "", gs_view_type_name(t));
+        if (n < 0 || (size_t)n >= len - off)
+            break;
+        off += (size_t)n;
+    }
+    if (!off)
+        snprintf(buf, len, "none");
+}
+
+/* Check format and rules of an open database. 0 fine (fresh ones are
+ * initialized), 1 needs a wipe (reason set), <0 error. */
+static int check_meta(gs_views *v, char *reason, size_t reason_len, gs_err *err)
+{
+    uint64_t format = 0, rules = 0, wm = 0;
+    int rc = gs_vmeta_read_u64(v, v->ro, GS_VMETA_FORMAT, &format, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        rc = gs_vmeta_read_u64(v, v->ro, GS_VMETA_WATERMARK, &wm, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            snprintf(reason, reason_len, "views damaged: no schema version");
+            return 1;
+        }
+        if (v->read_only)
+            return gs_err_set(err, GS_ENOTFOUND, "views %s are empty", v->dir);
+        return write_init_meta(v, err);
+    }
+    if (format != GS_VIEWS_SCHEMA) {
+        snprintf(reason, reason_len, "view schema version %llu -> %d", (unsigned long long)format,
+                 GS_VIEWS_SCHEMA);
+        return 1;
+    }
+    rc = gs_vmeta_read_u64(v, v->ro, GS_VMETA_RULES, &rules, err);
+    if (rc < 0)
+        return rc;
+    if (v->read_only) {
+        v->keep = (uint32_t)rules;
+        return 0;
+    }
+    if (rc == 0 || rules != v->keep) {
+        char dropped[160], added[160];
+        names_of((uint32_t)rules & ~v->keep, dropped, sizeof(dropped));
+        names_of(v->keep & ~(uint32_t)rules, added, sizeof(added));
+        if (rc == 0)
+            snprintf(reason, reason_len, "rules changed: no rules recorded");
+        else
+            snprintf(reason, reason_len, "rules changed: no longer kept %.60s; now kept %.60s",
+                     dropped, added);
+        return 1;
+    }
+    return 0;
+}
+
+static int load_state(gs_views *v, gs_err *err)
+{
+    int rc = gs_vmeta_read_u64(v, v->ro, GS_VMETA_WATERMARK, &v->watermark, err);
+    if (rc < 0)
+        return rc;
+    rc = gs_vmeta_read_u64(v, v->ro, GS_VMETA_FAILCOUNT, &v->fail_count, err);
+    if (rc < 0)
+        return rc;
+    return GS_OK;
+}
+
+static gs_views *views_alloc(const char *dir, gs_err *err)
+{
+    gs_views *v = calloc(1, sizeof(*v));
+    if (!v) {
+        gs_err_set(err, GS_ENOMEM, "cannot allocate views");
+        return NULL;
+    }
+    v->dir = strdup(dir);
+    if (!v->dir || pthread_mutex_init(&v->apply_mu, NULL) != 0) {
+        free(v->dir);
+        free(v);
+        gs_err_set(err, GS_ENOMEM, "cannot allocate views");
+        return NULL;
+    }
+    if (pthread_mutex_init(&v->catchup_mu, NULL) != 0) {
+        pthread_mutex_destroy(&v->apply_mu);
+        free(v->dir);
+        free(v);
+        gs_err_set(err, GS_ENOMEM, "cannot allocate views");
+        return NULL;
+    }
+    return v;
+}
+
+static void views_free(gs_views *v)
+{
+    db_close(v);
+    options_free(v);
+    gs_ov_destroy(v->ov);
+    gs_vcache_destroy(v->ecache);
+    if (v->cache_lock_init)
+        pthread_rwlock_destroy(&v->cache_lock);
+    if (v->batch)
+        rocksdb_writebatch_destroy(v->batch);
+    gs_json_destroy(v->json);
+    pthread_mutex_destroy(&v->apply_mu);
+    pthread_mutex_destroy(&v->catchup_mu);
+    free(v->dir);
+    free(v);
+}
+
+int gs_views_open(const char *dir, const gs_views_rules *rules, gs_views **out, gs_err *err)
+{
+    return gs_views_open_tuned(dir, rules, NULL, out, err);
+}
+
+int gs_views_open_tuned(const char *dir, const gs_views_rules *rules, const gs_views_tuning *tuning,
+                        gs_views **out, gs_err *err)
+{
+    *out = NULL;
+    gs_views *v = views_alloc(dir, err);
+    if (!v)
+        return GS_ENOMEM;
+    if (tuning)
+        v->tuning = *tuning;
+    v->keep = rules ? rules->keep & GS_VIEW_ALL : GS_VIEW_ALL;
+    int rc = options_create(v, err);
+    if (rc != GS_OK)
+        goto fail;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        rc = gs_err_errno(err, gs_errno_code(errno), errno, "cannot create views %s", dir);
+        goto fail;
+    }
+
+    for (int attempt = 0;; attempt++) {
+        char reason[sizeof(v->wiped_reason)] = "";
+        int wipe = db_exists(dir) && unknown_cfs(v, reason, sizeof(reason), err);
+        if (!wipe) {
+            rc = db_open(v, 0, err);
+            if (rc == GS_ECORRUPT) {
+                snprintf(reason, sizeof(reason), "views damaged: %.120s", err->msg);
+                wipe = 1;
+            } else if (rc != GS_OK) {
+                goto fail;
+            } else {
+                rc = check_meta(v, reason, sizeof(reason), err);
+                if (rc == GS_OK)
+                    rc = load_state(v, err);
+                if (rc == GS_ECORRUPT) {
+                    snprintf(reason, sizeof(reason), "views damaged: %.120s", err->msg);
+                    rc = 1;
+                }
+                if (rc < 0)
+                    goto fail;
+                wipe = rc == 1;
+            }
+        }
+        if (!wipe)
+            break;
+        if (attempt > 0) {
+            rc = gs_err_set(err, GS_EVIEW, "cannot recreate views %s: %s", dir, reason);
+            goto fail;
+        }
+        /* Views are derived: anything that does not match this build is
+         * dropped and rebuilt from the log. */
+        snprintf(v->wiped_reason, sizeof(v->wiped_reason), "%s", reason);
+        v->wiped = 1;
+        rc = db_destroy(v, err);
+        if (rc != GS_OK)
+            goto fail;
+    }
+    v->ov = gs_ov_create();
+    v->batch = rocksdb_writebatch_create();
+    if (!v->tuning.no_entity_cache)
+        v->ecache = gs_vcache_create(or_default(v->tuning.entity_cache_bytes, ENTITY_CACHE_BYTES));
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    /* Commits must not wait behind a stream of point gets. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    v->cache_lock_init = pthread_rwlock_init(&v->cache_lock, &attr) == 0;
+    pthread_rwlockattr_destroy(&attr);
+    if (!v->ov || !v->batch || !v->cache_lock_init || (!v->tuning.no_entity_cache && !v->ecache)) {
+        rc = gs_err_set(err, GS_ENOMEM, "cannot create views batch");
+        goto fail;
+    }
+    rc = gs_json_create(GS_VIEWS_MAX_FRAME, GS_VIEWS_MAX_DEPTH, &v->json, err);
+    if (rc != GS_OK)
+        goto fail;
+    *out = v;
+    return GS_OK;
+fail:
+    views_free(v);
+    return rc;
+}
+
+int gs_views_open_readonly(const char *dir, gs_views **out, gs_err *err)
+{
+    *out = NULL;
+    gs_views *v = views_alloc(dir, err);
+    if (!v)
+        return GS_ENOMEM;
+    v->read_only = 1;
+    int rc = options_create(v, err);
+    if (rc != GS_OK)
+        goto fail;
+    if (!db_exists(dir)) {
+        rc = gs_err_set(err, GS_ENOTFOUND, "no views in %s", dir);
+        goto fail;
+    }
+    char reason[sizeof(v->wiped_reason)] = "";
+    if (unknown_cfs(v, reason, sizeof(reason), err)) {
+        rc = gs_err_set(err, GS_EVIEW, "views %s need a rebuild: %s", dir, reason);
+        goto fail;
+    }
+    rc = db_open(v, 1, err);
+    if (rc != GS_OK)
+        goto fail;
+    rc = check_meta(v, reason, sizeof(reason), err);
+    if (rc < 0)
+        goto fail;
+    if (rc == 1) {
+        rc = gs_err_set(err, GS_EVIEW, "views %s need a rebuild: %s", dir, reason);
+        goto fail;
+    }
+    rc = load_state(v, err);
+    if (rc != GS_OK)
+        goto fail;
+    *out = v;
+    return GS_OK;
+fail:
+    views_free(v);
+    return rc;
+}
+
+const char *gs_views_wiped_reason(const gs_views *v)
+{
+    return v && v->wiped ? v->wiped_reason : NULL;
+}
+
+int gs_views_close(gs_views *v, gs_err *err)
+{
+    GS_UNUSED(err);
+    if (!v)
+        return GS_OK;
+    /* rocksdb_close flushes every column family with unpersisted data in
+     * one atomic flush (atomic_flush is on and the WAL is off). */
+    views_free(v);
+    return GS_OK;
+}
+
+uint64_t gs_views_watermark(gs_views *v)
+{
+    pthread_mutex_lock(&v->apply_mu);
+    uint64_t wm = v->watermark;
+    pthread_mutex_unlock(&v->apply_mu);
+    return wm;
+}
+
+gs_views_rules gs_views_get_rules(const gs_views *v)
+{
+    gs_views_rules r = {v->keep};
+    return r;
+}

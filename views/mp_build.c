@@ -1,0 +1,260 @@
+/*
+ * mp_build.c - building view values: JSON payloads packed as msgpack, and
+ * maps merged from several sources where the first source of a key wins.
+ */
+#include "gs_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mp.h"
+
+int gs_mp_pack_idstr(msgpack_packer *pk, uint64_t id)
+{
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    do {
+        *--p = (char)('0' + id % 10);
+        id /= 10;
+    } while (id);
+    size_t n = (size_t)(tmp + sizeof(tmp) - p);
+    if (msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, p, n) != 0)
+        return -1;
+    return 0;
+}
+
+int gs_mp_pack_json(msgpack_packer *pk, gs_jval v)
+{
+    switch (gs_json_type(v)) {
+    case GS_JNULL:
+        return msgpack_pack_nil(pk);
+    case GS_JBOOL: {
+        int b = 0;
+        gs_json_bool(v, &b);
+        return b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    }
+    case GS_JINT: {
+        int64_t i = 0;
+        gs_json_int64(v, &i);
+        return msgpack_pack_int64(pk, i);
+    }
+    case GS_JUINT: {
+        uint64_t u = 0;
+        gs_json_uint64(v, &u);
+        return msgpack_pack_uint64(pk, u);
+    }
+    case GS_JDOUBLE: {
+        double d = 0;
+        gs_json_double(v, &d);
+        return msgpack_pack_double(pk, d);
+    }
+    case GS_JSTRING: {
+        const char *s = NULL;
+        size_t n = 0;
+        gs_json_string(v, &s, &n);
+        if (n > UINT32_MAX)
+            return -1;
+        if (msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, s, n) != 0)
+            return -1;
+        return 0;
+    }
+    case GS_JARRAY: {
+        gs_jiter it;
+        gs_jval e;
+        if (msgpack_pack_array(pk, gs_json_len(v)) != 0)
+            return -1;
+        gs_json_arr_begin(v, &it);
+        while (gs_json_arr_next(&it, &e) == 1)
+            if (gs_mp_pack_json(pk, e) != 0)
+                return -1;
+        return 0;
+    }
+    case GS_JOBJECT: {
+        gs_jiter it;
+        gs_jval e;
+        const char *k;
+        size_t kl;
+        if (msgpack_pack_map(pk, gs_json_len(v)) != 0)
+            return -1;
+        gs_json_obj_begin(v, &it);
+        while (gs_json_obj_next(&it, &k, &kl, &e) == 1) {
+            if (msgpack_pack_str(pk, kl) != 0 || msgpack_pack_str_body(pk, k, kl) != 0)
+                return -1;
+            if (gs_mp_pack_json(pk, e) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    }
+    return -1;
+}
+
+void gs_mpb_init(gs_mpb *b)
+{
+    memset(b, 0, sizeof(*b));
+    msgpack_packer_init(&b->pk, &b->body, gs_vbuf_mp_write);
+}
+
+void gs_mpb_reset(gs_mpb *b)
+{
+    gs_vbuf_reset(&b->body);
+    b->n = 0;
+    b->nkeys = 0;
+}
+
+void gs_mpb_free(gs_mpb *b)
+{
+    gs_vbuf_free(&b->body);
+    free(b->koff);
+    free(b->klen);
+    b->koff = b->klen = NULL;
+    b->n = b->nkeys = b->kcap = 0;
+}
+
+int gs_mpb_has(const gs_mpb *b, const char *key, size_t klen)
+{
+    for (uint32_t i = 0; i < b->nkeys; i++)
+        if (b->klen[i] == klen && memcmp(b->body.p + b->koff[i], key, klen) == 0)
+            return 1;
+    return 0;
+}
+
+int gs_mpb_key(gs_mpb *b, const char *key, size_t klen)
+{
+    if (b->nkeys == b->kcap) {
+        uint32_t cap = b->kcap ? b->kcap * 2 : 32;
+        uint32_t *o = realloc(b->koff, cap * sizeof(*o));
+        if (!o)
+            return GS_ENOMEM;
+        b->koff = o;
+        uint32_t *l = realloc(b->klen, cap * sizeof(*l));
+        if (!l)
+            return GS_ENOMEM;
+        b->klen = l;
+        b->kcap = cap;
+    }
+    if (msgpack_pack_str(&b->pk, klen) != 0)
+        return GS_ENOMEM;
+    size_t off = b->body.len;
+    if (msgpack_pack_str_body(&b->pk, key, klen) != 0 || off > UINT32_MAX)
+        return GS_ENOMEM;
+    b->koff[b->nkeys] = (uint32_t)off;
+    b->klen[b->nkeys] = (uint32_t)klen;
+    b->nkeys++;
+    b->n++;
+    return GS_OK;
+}
+
+int gs_mpb_idstr(gs_mpb *b, const char *key, uint64_t id)
+{
+    size_t kl = strlen(key);
+    if (gs_mpb_has(b, key, kl))
+        return GS_OK;
+    if (gs_mpb_key(b, key, kl) != GS_OK || gs_mp_pack_idstr(&b->pk, id) != 0)
+        return GS_ENOMEM;
+    return GS_OK;
+}
+
+int gs_mpb_idobj(gs_mpb *b, const char *key, uint64_t id)
+{
+    size_t kl = strlen(key);
+    if (gs_mpb_has(b, key, kl))
+        return GS_OK;
+    if (gs_mpb_key(b, key, kl) != GS_OK || msgpack_pack_map(&b->pk, 1) != 0 ||
+        msgpack_pack_str(&b->pk, 2) != 0 || msgpack_pack_str_body(&b->pk, "id", 2) != 0 ||
+        gs_mp_pack_idstr(&b->pk, id) != 0)
+        return GS_ENOMEM;
+    return GS_OK;
+}
+
+int gs_mpb_bool(gs_mpb *b, const char *key, int val)
+{
+    size_t kl = strlen(key);
+    if (gs_mpb_has(b, key, kl))
+        return GS_OK;
+    if (gs_mpb_key(b, key, kl) != GS_OK)
+        return GS_ENOMEM;
+    if ((val ? msgpack_pack_true(&b->pk) : msgpack_pack_false(&b->pk)) != 0)
+        return GS_ENOMEM;
+    return GS_OK;
+}
+
+int gs_mpb_json(gs_mpb *b, const char *key, size_t klen, gs_jval val)
+{
+    if (gs_mpb_has(b, key, klen))
+        return GS_OK;
+    if (gs_mpb_key(b, key, klen) != GS_OK || gs_mp_pack_json(&b->pk, val) != 0)
+        return GS_ENOMEM;
+    return GS_OK;
+}
+
+int gs_mpb_raw(gs_mpb *b, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    if (gs_mpb_has(b, key, klen))
+        return GS_OK;
+    if (gs_mpb_key(b, key, klen) != GS_OK || gs_vbuf_put(&b->body, val, vlen) != 0)
+        return GS_ENOMEM;
+    return GS_OK;
+}
+
+static int skipped(const char *const *skip, const char *key, size_t klen)
+{
+    if (!skip)
+        return 0;
+    for (; *skip; skip++)
+        if (strlen(*skip) == klen && memcmp(*skip, key, klen) == 0)
+            return 1;
+    return 0;
+}
+
+int gs_mpb_json_members(gs_mpb *b, gs_jval obj, const char *const *skip)
+{
+    gs_jiter it;
+    gs_jval e;
+    const char *k;
+    size_t kl;
+    if (gs_json_obj_begin(obj, &it) != 0)
+        return GS_OK;
+    while (gs_json_obj_next(&it, &k, &kl, &e) == 1) {
+        if (skipped(skip, k, kl))
+            continue;
+        int rc = gs_mpb_json(b, k, kl, e);
+        if (rc != GS_OK)
+            return rc;
+    }
+    return GS_OK;
+}
+
+int gs_mpb_old_members(gs_mpb *b, const uint8_t *old, size_t len, const char *const *skip)
+{
+    gs_mpr r;
+    gs_mpv v;
+    gs_mpr_init(&r, old, len);
+    if (gs_mpr_read(&r, &v) != 0 || v.type != GS_MP_MAP)
+        return GS_ECORRUPT;
+    for (uint32_t i = 0; i < v.n; i++) {
+        gs_mpv k;
+        if (gs_mpr_read(&r, &k) != 0 || k.type != GS_MP_STR)
+            return GS_ECORRUPT;
+        const uint8_t *start = r.p;
+        if (gs_mpr_skip(&r) != 0)
+            return GS_ECORRUPT;
+        if (skipped(skip, k.s, k.len))
+            continue;
+        int rc = gs_mpb_raw(b, k.s, k.len, start, (size_t)(r.p - start));
+        if (rc != GS_OK)
+            return rc;
+    }
+    return GS_OK;
+}
+
+int gs_mpb_finish(gs_mpb *b, gs_vbuf *out)
+{
+    msgpack_packer pk;
+    gs_vbuf_reset(out);
+    msgpack_packer_init(&pk, out, gs_vbuf_mp_write);
+    if (b->body.oom || msgpack_pack_map(&pk, b->n) != 0 ||
+        gs_vbuf_put(out, b->body.p, b->body.len) != 0)
+        return GS_ENOMEM;
+    return GS_OK;
+}

@@ -1,0 +1,167 @@
+/*
+ * mp_json.c - msgpack view values back to JSON text, the shape the gateway
+ * sent (field names kept, ids are strings since they were stored so).
+ */
+#include "gs_common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mp.h"
+
+/* Values nest no deeper than the JSON they came from (the parser's limit);
+ * deeper data is damage. */
+#define MAX_DEPTH 512
+
+int gs_json_quote(gs_vbuf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (gs_vbuf_putc(out, '"') != 0)
+        return GS_ENOMEM;
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        gs_vbuf_put(out, s + run, i - run);
+        run = i + 1;
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+            break;
+        }
+        gs_vbuf_put(out, esc, n);
+    }
+    gs_vbuf_put(out, s + run, len - run);
+    if (gs_vbuf_putc(out, '"') != 0)
+        return GS_ENOMEM;
+    return GS_OK;
+}
+
+static int put_double(gs_vbuf *out, double d)
+{
+    if (!isfinite(d))
+        return gs_vbuf_puts(out, "null");
+    char tmp[40];
+    /* The shortest of %.15g / %.17g that reads back to the same double. */
+    snprintf(tmp, sizeof(tmp), "%.15g", d);
+    if (strtod(tmp, NULL) != d)
+        snprintf(tmp, sizeof(tmp), "%.17g", d);
+    /* Keep it a JSON number that reads back as a double, not an integer. */
+    if (!strpbrk(tmp, ".eEn"))
+        strcat(tmp, ".0");
+    return gs_vbuf_puts(out, tmp);
+}
+
+static int newline(gs_vbuf *out, int indent, int depth)
+{
+    if (indent <= 0)
+        return 0;
+    gs_vbuf_putc(out, '\n');
+    for (int i = 0; i < indent * depth; i++)
+        gs_vbuf_putc(out, ' ');
+    return 0;
+}
+
+static int value(gs_vbuf *out, gs_mpr *r, int indent, int depth)
+{
+    gs_mpv v;
+    if (depth > MAX_DEPTH || gs_mpr_read(r, &v) != 0)
+        return GS_ECORRUPT;
+    switch (v.type) {
+    case GS_MP_NIL:
+    case GS_MP_BIN:
+    case GS_MP_EXT: /* never written by views; shown as null */
+        gs_vbuf_puts(out, "null");
+        break;
+    case GS_MP_BOOL:
+        gs_vbuf_puts(out, v.b ? "true" : "false");
+        break;
+    case GS_MP_INT:
+        gs_vbuf_printf(out, "%lld", (long long)v.i);
+        break;
+    case GS_MP_UINT:
+        gs_vbuf_printf(out, "%llu", (unsigned long long)v.u);
+        break;
+    case GS_MP_DOUBLE:
+        put_double(out, v.d);
+        break;
+    case GS_MP_STR:
+        gs_json_quote(out, v.s, v.len);
+        break;
+    case GS_MP_ARRAY:
+        gs_vbuf_putc(out, '[');
+        for (uint32_t i = 0; i < v.n; i++) {
+            if (i)
+                gs_vbuf_putc(out, ',');
+            newline(out, indent, depth + 1);
+            int rc = value(out, r, indent, depth + 1);
+            if (rc != GS_OK)
+                return rc;
+        }
+        if (v.n)
+            newline(out, indent, depth);
+        gs_vbuf_putc(out, ']');
+        break;
+    case GS_MP_MAP:
+        gs_vbuf_putc(out, '{');
+        for (uint32_t i = 0; i < v.n; i++) {
+            gs_mpv k;
+            if (gs_mpr_read(r, &k) != 0 || k.type != GS_MP_STR)
+                return GS_ECORRUPT;
+            if (i)
+                gs_vbuf_putc(out, ',');
+            newline(out, indent, depth + 1);
+            gs_json_quote(out, k.s, k.len);
+            gs_vbuf_puts(out, indent > 0 ? ": " : ":");
+            int rc = value(out, r, indent, depth + 1);
+            if (rc != GS_OK)
+                return rc;
+        }
+        if (v.n)
+            newline(out, indent, depth);
+        gs_vbuf_putc(out, '}');
+        break;
+    }
+    return out->oom ? GS_ENOMEM : GS_OK;
+}
+
+int gs_mp_to_json(gs_vbuf *out, const uint8_t *p, size_t len, int indent)
+{
+    gs_mpr r;
+    gs_mpr_init(&r, p, len);
+    int rc = value(out, &r, indent, 0);
+    if (rc == GS_OK && r.p != r.end)
+        return GS_ECORRUPT; /* trailing bytes */
+    return rc;
+}

@@ -1,0 +1,382 @@
+/*
+ * overlay.c - pending writes of an apply call (see overlay.h).
+ *
+ * Open addressing with linear probing over slots; keys and values live in
+ * an append-only arena (offsets, so the arena may grow). An entry is never
+ * removed from the table during a call: undoing the put that created it
+ * marks it absent, which keeps every probe chain intact (undo is LIFO, and
+ * absent entries behave as if the key was not there).
+ */
+#include "gs_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "overlay.h"
+
+enum { S_EMPTY = 0, S_ABSENT, S_PUT, S_DEL };
+
+typedef struct slot {
+    uint64_t hash;
+    uint32_t koff; /* key bytes in the arena */
+    uint8_t klen;
+    uint8_t cf;
+    uint8_t state;
+    uint32_t voff; /* value bytes in the arena (S_PUT) */
+    uint32_t vlen;
+} slot;
+
+typedef struct undo {
+    uint32_t slot;
+    uint8_t state; /* what the slot held before */
+    uint32_t voff;
+    uint32_t vlen;
+} undo;
+
+/* The keys of one column family, in the order they were first written. */
+typedef struct keyref {
+    uint64_t hash;
+    uint32_t koff;
+    uint8_t klen;
+} keyref;
+
+#define GS_OV_CFS 32
+
+struct gs_ov {
+    keyref *keys[GS_OV_CFS]; /* per family: prefix scans and the commit */
+    size_t nkeys[GS_OV_CFS], ckeys[GS_OV_CFS];
+    slot *slots;
+    size_t cap;  /* power of two */
+    size_t used; /* slots not S_EMPTY */
+    size_t live; /* S_PUT or S_DEL */
+    uint8_t *arena;
+    size_t alen, acap;
+    undo *undo;
+    size_t nundo, cundo;
+    gs_ov_ent *scratch; /* gs_ov_prefix results */
+    size_t nscratch, cscratch;
+};
+
+gs_ov *gs_ov_create(void)
+{
+    gs_ov *ov = calloc(1, sizeof(*ov));
+    if (!ov)
+        return NULL;
+    ov->cap = 1024;
+    ov->slots = calloc(ov->cap, sizeof(*ov->slots));
+    if (!ov->slots) {
+        free(ov);
+        return NULL;
+    }
+    return ov;
+}
+
+void gs_ov_destroy(gs_ov *ov)
+{
+    if (!ov)
+        return;
+    free(ov->slots);
+    free(ov->arena);
+    free(ov->undo);
+    free(ov->scratch);
+    for (int c = 0; c < GS_OV_CFS; c++)
+        free(ov->keys[c]);
+    free(ov);
+}
+
+void gs_ov_reset(gs_ov *ov)
+{
+    /* A batch that grew the table a lot gives the memory back. */
+    if (ov->cap > (1u << 16)) {
+        slot *s = calloc(1024, sizeof(*s));
+        if (s) {
+            free(ov->slots);
+            ov->slots = s;
+            ov->cap = 1024;
+        } else {
+            memset(ov->slots, 0, ov->cap * sizeof(*ov->slots));
+        }
+    } else {
+        memset(ov->slots, 0, ov->cap * sizeof(*ov->slots));
+    }
+    if (ov->acap > (64u << 20)) {
+        free(ov->arena);
+        ov->arena = NULL;
+        ov->acap = 0;
+    }
+    ov->used = ov->live = 0;
+    ov->alen = 0;
+    ov->nundo = 0;
+    for (int c = 0; c < GS_OV_CFS; c++)
+        ov->nkeys[c] = 0;
+}
+
+static uint64_t hash_key(int cf, const void *key, size_t klen)
+{
+    return XXH3_64bits_withSeed(key, klen, (uint64_t)cf + 1);
+}
+
+static int arena_add(gs_ov *ov, const void *p, size_t n, uint32_t *off)
+{
+    if (n > UINT32_MAX - ov->alen)
+        return -1;
+    if (ov->acap - ov->alen < n) {
+        size_t cap = ov->acap ? ov->acap : 64 * 1024;
+        while (cap - ov->alen < n)
+            cap *= 2;
+        uint8_t *a = realloc(ov->arena, cap);
+        if (!a)
+            return -1;
+        ov->arena = a;
+        ov->acap = cap;
+    }
+    if (n)
+        memcpy(ov->arena + ov->alen, p, n);
+    *off = (uint32_t)ov->alen;
+    ov->alen += n;
+    return 0;
+}
+
+/* The slot of the key: found (1) or the empty slot where it would go (0). */
+static int find(const gs_ov *ov, int cf, const void *key, size_t klen, uint64_t h, size_t *idx)
+{
+    size_t mask = ov->cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        const slot *s = &ov->slots[i];
+        if (s->state == S_EMPTY) {
+            *idx = i;
+            return 0;
+        }
+        if (s->hash == h && s->cf == cf && s->klen == klen &&
+            memcmp(ov->arena + s->koff, key, klen) == 0) {
+            *idx = i;
+            return 1;
+        }
+    }
+}
+
+static int grow(gs_ov *ov)
+{
+    size_t cap = ov->cap * 2;
+    slot *n = calloc(cap, sizeof(*n));
+    if (!n)
+        return -1;
+    /* Undo entries name slots: remap them as the slots move. */
+    size_t *moved = malloc(ov->cap * sizeof(*moved));
+    if (!moved) {
+        free(n);
+        return -1;
+    }
+    for (size_t i = 0; i < ov->cap; i++) {
+        const slot *s = &ov->slots[i];
+        if (s->state == S_EMPTY)
+            continue;
+        size_t j = (size_t)s->hash & (cap - 1);
+        while (n[j].state != S_EMPTY)
+            j = (j + 1) & (cap - 1);
+        n[j] = *s;
+        moved[i] = j;
+    }
+    for (size_t u = 0; u < ov->nundo; u++)
+        ov->undo[u].slot = (uint32_t)moved[ov->undo[u].slot];
+    free(moved);
+    free(ov->slots);
+    ov->slots = n;
+    ov->cap = cap;
+    return 0;
+}
+
+static int set(gs_ov *ov, int cf, const void *key, size_t klen, int state, const void *val,
+               size_t vlen)
+{
+    if (klen > GS_OV_KEY_MAX || cf < 0 || cf >= GS_OV_CFS)
+        return -1;
+    if ((ov->used + 1) * 4 > ov->cap * 3 && grow(ov) != 0)
+        return -1;
+    if (ov->nundo == ov->cundo) {
+        size_t c = ov->cundo ? ov->cundo * 2 : 1024;
+        undo *u = realloc(ov->undo, c * sizeof(*u));
+        if (!u)
+            return -1;
+        ov->undo = u;
+        ov->cundo = c;
+    }
+    uint64_t h = hash_key(cf, key, klen);
+    size_t i;
+    int found = find(ov, cf, key, klen, h, &i);
+    uint32_t voff = 0;
+    if (state == S_PUT && arena_add(ov, val, vlen, &voff) != 0)
+        return -1;
+    slot *s = &ov->slots[i];
+    if (!found) {
+        uint32_t koff;
+        if (ov->nkeys[cf] == ov->ckeys[cf]) {
+            size_t c = ov->ckeys[cf] ? ov->ckeys[cf] * 2 : 256;
+            keyref *k = realloc(ov->keys[cf], c * sizeof(*k));
+            if (!k)
+                return -1;
+            ov->keys[cf] = k;
+            ov->ckeys[cf] = c;
+        }
+        if (arena_add(ov, key, klen, &koff) != 0)
+            return -1;
+        keyref *kr = &ov->keys[cf][ov->nkeys[cf]++];
+        kr->hash = h;
+        kr->koff = koff;
+        kr->klen = (uint8_t)klen;
+        s->hash = h;
+        s->koff = koff;
+        s->klen = (uint8_t)klen;
+        s->cf = (uint8_t)cf;
+        s->state = S_ABSENT;
+        ov->used++;
+    }
+    undo *u = &ov->undo[ov->nundo++];
+    u->slot = (uint32_t)i;
+    u->state = s->state;
+    u->voff = s->voff;
+    u->vlen = s->vlen;
+    if (s->state == S_ABSENT)
+        ov->live++;
+    s->state = (uint8_t)state;
+    s->voff = voff;
+    s->vlen = state == S_PUT ? (uint32_t)vlen : 0;
+    return 0;
+}
+
+int gs_ov_put(gs_ov *ov, int cf, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    if (vlen > UINT32_MAX)
+        return -1;
+    return set(ov, cf, key, klen, S_PUT, val, vlen);
+}
+
+int gs_ov_del(gs_ov *ov, int cf, const void *key, size_t klen)
+{
+    return set(ov, cf, key, klen, S_DEL, NULL, 0);
+}
+
+static void to_ent(const gs_ov *ov, const slot *s, gs_ov_ent *e)
+{
+    e->cf = s->cf;
+    e->key = ov->arena + s->koff;
+    e->klen = s->klen;
+    e->deleted = s->state == S_DEL;
+    e->val = s->state == S_PUT ? ov->arena + s->voff : NULL;
+    e->vlen = s->state == S_PUT ? s->vlen : 0;
+}
+
+int gs_ov_get(gs_ov *ov, int cf, const void *key, size_t klen, gs_ov_ent *e)
+{
+    if (ov->live == 0 || klen > GS_OV_KEY_MAX)
+        return 0;
+    size_t i;
+    if (!find(ov, cf, key, klen, hash_key(cf, key, klen), &i))
+        return 0;
+    const slot *s = &ov->slots[i];
+    if (s->state == S_ABSENT)
+        return 0;
+    to_ent(ov, s, e);
+    return 1;
+}
+
+size_t gs_ov_mark(const gs_ov *ov)
+{
+    return ov->nundo;
+}
+
+void gs_ov_rollback(gs_ov *ov, size_t mark)
+{
+    while (ov->nundo > mark) {
+        const undo *u = &ov->undo[--ov->nundo];
+        slot *s = &ov->slots[u->slot];
+        if (u->state == S_ABSENT && s->state != S_ABSENT)
+            ov->live--;
+        s->state = u->state;
+        s->voff = u->voff;
+        s->vlen = u->vlen;
+    }
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+    const gs_ov_ent *x = a, *y = b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(x->key, y->key, n);
+    if (c)
+        return c;
+    return x->klen < y->klen ? -1 : x->klen > y->klen;
+}
+
+/* The slot of a key known to be in the table. */
+static const slot *slot_of(const gs_ov *ov, int cf, const keyref *k)
+{
+    size_t i;
+    if (!find(ov, cf, ov->arena + k->koff, k->klen, k->hash, &i))
+        return NULL;
+    return &ov->slots[i];
+}
+
+static int push_scratch(gs_ov *ov, const slot *s)
+{
+    if (ov->nscratch == ov->cscratch) {
+        size_t c = ov->cscratch ? ov->cscratch * 2 : 64;
+        gs_ov_ent *e = realloc(ov->scratch, c * sizeof(*e));
+        if (!e)
+            return -1;
+        ov->scratch = e;
+        ov->cscratch = c;
+    }
+    to_ent(ov, s, &ov->scratch[ov->nscratch++]);
+    return 0;
+}
+
+int gs_ov_prefix(gs_ov *ov, int cf, const void *prefix, size_t plen, gs_ov_ent **out, size_t *n)
+{
+    ov->nscratch = 0;
+    *out = ov->scratch;
+    *n = 0;
+    if (cf < 0 || cf >= GS_OV_CFS || !ov->live)
+        return 0;
+    for (size_t i = 0; i < ov->nkeys[cf]; i++) {
+        const keyref *k = &ov->keys[cf][i];
+        if (k->klen < plen || memcmp(ov->arena + k->koff, prefix, plen) != 0)
+            continue;
+        const slot *s = slot_of(ov, cf, k);
+        if (!s || (s->state != S_PUT && s->state != S_DEL))
+            continue;
+        if (push_scratch(ov, s) != 0)
+            return -1;
+    }
+    if (ov->nscratch > 1)
+        qsort(ov->scratch, ov->nscratch, sizeof(*ov->scratch), cmp_ent);
+    *out = ov->scratch;
+    *n = ov->nscratch;
+    return 0;
+}
+
+int gs_ov_each(gs_ov *ov, gs_ov_visit_fn fn, void *ud)
+{
+    /* Family by family, keys in order: the memtable inserts then follow
+     * each other instead of landing at random places of its skip list. */
+    for (int cf = 0; cf < GS_OV_CFS && ov->live; cf++) {
+        ov->nscratch = 0;
+        for (size_t i = 0; i < ov->nkeys[cf]; i++) {
+            const slot *s = slot_of(ov, cf, &ov->keys[cf][i]);
+            if (s && (s->state == S_PUT || s->state == S_DEL) && push_scratch(ov, s) != 0)
+                return -1;
+        }
+        if (ov->nscratch > 1)
+            qsort(ov->scratch, ov->nscratch, sizeof(*ov->scratch), cmp_ent);
+        for (size_t i = 0; i < ov->nscratch; i++)
+            fn(ud, &ov->scratch[i]);
+    }
+    return 0;
+}
+
+size_t gs_ov_count(const gs_ov *ov)
+{
+    return ov->live;
+}

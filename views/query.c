@@ -1,0 +1,503 @@
+/*
+ * query.c - point gets and iterators over the views, each on one RocksDB
+ * snapshot: prefix scans by guild, the user index (guilds of a user), and
+ * `where` filtering on the output objects.
+ */
+#include "gs_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "views_int.h"
+#include "where.h"
+
+static int guild_scoped(gs_view_type t)
+{
+    return t != GS_VIEW_GUILD && t != GS_VIEW_USER;
+}
+
+static int keyed_by_user(gs_view_type t)
+{
+    return t == GS_VIEW_MEMBER || t == GS_VIEW_VOICE_STATE || t == GS_VIEW_PRESENCE;
+}
+
+static int db_get(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const uint8_t *key,
+                  size_t klen, char **val, size_t *vlen, gs_err *err)
+{
+    char *rerr = NULL;
+    *val = rocksdb_get_cf(v->db, ro, v->cf[cf], (const char *)key, klen, vlen, &rerr);
+    if (rerr) {
+        *val = NULL;
+        return gs_vdb_err(err, rerr, "cannot read views");
+    }
+    return *val ? 1 : 0;
+}
+
+int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
+                   const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                   gs_vbuf *scratch, const uint8_t **out, size_t *out_len, gs_err *err)
+{
+    if (t != GS_VIEW_MEMBER || klen != 16) {
+        *out = val;
+        *out_len = vlen;
+        return GS_OK;
+    }
+    /* A member is shown as Discord shows it: with its user object. */
+    gs_mpr r;
+    gs_mpv m;
+    gs_mpr_init(&r, val, vlen);
+    if (gs_mpr_read(&r, &m) != 0 || m.type != GS_MP_MAP)
+        return gs_err_set(err, GS_ECORRUPT, "views member: stored value is not a map");
+    uint64_t uid = gs_get_be64(key + 8);
+    uint8_t ukey[16];
+    char *user = NULL;
+    size_t ulen = 0;
+    size_t uklen = gs_vkey(GS_VIEW_USER, 0, uid, ukey);
+    int rc = cached ? gs_vread(v, ro, GS_VIEW_USER, ukey, uklen, 0, &user, &ulen, err)
+                    : db_get(v, ro, GS_VIEW_USER, ukey, uklen, &user, &ulen, err);
+    if (rc < 0)
+        return rc;
+    msgpack_packer pk;
+    gs_vbuf_reset(scratch);
+    msgpack_packer_init(&pk, scratch, gs_vbuf_mp_write);
+    msgpack_pack_map(&pk, m.n + 1);
+    msgpack_pack_str(&pk, 4);
+    msgpack_pack_str_body(&pk, "user", 4);
+    if (user) {
+        gs_vbuf_put(scratch, user, ulen);
+    } else {
+        msgpack_pack_map(&pk, 1);
+        msgpack_pack_str(&pk, 2);
+        msgpack_pack_str_body(&pk, "id", 2);
+        gs_mp_pack_idstr(&pk, uid);
+    }
+    rocksdb_free(user);
+    gs_vbuf_put(scratch, r.p, (size_t)(r.end - r.p));
+    if (scratch->oom)
+        return gs_err_set(err, GS_ENOMEM, "out of memory building a member");
+    *out = (const uint8_t *)scratch->p;
+    *out_len = scratch->len;
+    return GS_OK;
+}
+
+/* Render an output object in the requested format into buf. */
+static int render(const uint8_t *obj, size_t len, gs_vfmt fmt, gs_vbuf *buf, gs_err *err)
+{
+    gs_vbuf_reset(buf);
+    int rc;
+    if (fmt == GS_VFMT_MSGPACK) {
+        rc = gs_vbuf_put(buf, obj, len) == 0 ? GS_OK : GS_ENOMEM;
+    } else {
+        rc = gs_mp_to_json(buf, obj, len, 0);
+        if (rc == GS_OK && gs_vbuf_putc(buf, '\0') != 0)
+            rc = GS_ENOMEM;
+        if (rc == GS_OK)
+            buf->len--; /* NUL-terminated, not counted */
+    }
+    if (rc == GS_ECORRUPT)
+        return gs_err_set(err, rc, "views value is damaged");
+    if (rc != GS_OK)
+        return gs_err_set(err, rc, "out of memory rendering a view object");
+    return GS_OK;
+}
+
+/* The guild of an entity from the locator; 1 found, 0 not. */
+static int locate(gs_views *v, const rocksdb_readoptions_t *ro, gs_view_type t, uint64_t id,
+                  uint64_t *guild, gs_err *err)
+{
+    uint8_t key[10];
+    key[0] = 'L';
+    key[1] = (uint8_t)t;
+    gs_be64(key + 2, id);
+    char *val;
+    size_t vlen;
+    int rc = db_get(v, ro, GS_VCF_IDX, key, sizeof(key), &val, &vlen, err);
+    if (rc != 1)
+        return rc;
+    if (vlen == 8)
+        *guild = gs_get_be64((const uint8_t *)val);
+    else
+        rc = gs_err_set(err, GS_ECORRUPT, "views locator of %llu is damaged",
+                        (unsigned long long)id);
+    rocksdb_free(val);
+    return rc;
+}
+
+int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vfmt fmt, char **out,
+                 size_t *len, gs_err *err)
+{
+    if ((int)t < 0 || t >= GS_VIEW_TYPE_COUNT)
+        return gs_err_set(err, GS_EMISUSE, "no view type %d", (int)t);
+    if (keyed_by_user(t) && !guild)
+        return gs_err_set(err, GS_EMISUSE, "a %s is found by guild and user id: give the guild",
+                          gs_view_type_name(t));
+    /* One consistent state for every read of the call: with the entity
+     * cache, the cache lock held for reading (no commit can land); without
+     * it (read-only views), a RocksDB snapshot. */
+    int cached = v->ecache != NULL;
+    const rocksdb_snapshot_t *snap = NULL;
+    rocksdb_readoptions_t *ro = v->ro;
+    uint64_t gen = 0;
+    const uint8_t *hit;
+    size_t hit_len;
+    int was_cached = 0;
+    if (cached) {
+        pthread_rwlock_rdlock(&v->cache_lock);
+        gen = v->cache_gen;
+    } else {
+        snap = rocksdb_create_snapshot(v->db);
+        ro = rocksdb_readoptions_create();
+        if (!ro) {
+            rocksdb_release_snapshot(v->db, snap);
+            return gs_err_set(err, GS_ENOMEM, "cannot read views");
+        }
+        rocksdb_readoptions_set_snapshot(ro, snap);
+    }
+    int rc = 1;
+    if (guild_scoped(t) && !keyed_by_user(t) && !guild)
+        rc = locate(v, ro, t, id, &guild, err);
+    char *val = NULL;
+    size_t vlen = 0;
+    uint8_t key[16];
+    size_t klen = gs_vkey(t, guild, id, key);
+    if (rc == 1 && cached)
+        was_cached = gs_vcache_peek(v->ecache, (int)t, key, klen, &hit, &hit_len);
+    if (rc == 1)
+        rc = cached ? gs_vread(v, ro, (int)t, key, klen, 0, &val, &vlen, err)
+                    : db_get(v, ro, (int)t, key, klen, &val, &vlen, err);
+    if (rc == 0)
+        rc = gs_err_set(err, GS_ENOTFOUND, "no %s %llu", gs_view_type_name(t),
+                        (unsigned long long)id);
+    gs_vbuf scratch = {0}, buf = {0};
+    const uint8_t *obj = NULL;
+    size_t olen = 0;
+    if (rc == 1)
+        rc = gs_vout_object(v, ro, cached, t, key, klen, (const uint8_t *)val, vlen, &scratch, &obj,
+                            &olen, err);
+    if (cached) {
+        pthread_rwlock_unlock(&v->cache_lock);
+        /* Remember what was read from RocksDB, unless a commit landed in
+         * between (the value might be stale then). */
+        if (rc == GS_OK && !was_cached) {
+            pthread_rwlock_wrlock(&v->cache_lock);
+            if (v->cache_gen == gen)
+                gs_vcache_put(v->ecache, (int)t, key, klen, val, vlen);
+            pthread_rwlock_unlock(&v->cache_lock);
+        }
+    } else {
+        rocksdb_readoptions_destroy(ro);
+        rocksdb_release_snapshot(v->db, snap);
+    }
+    /* Rendering needs no lock: obj is our own copy. */
+    if (rc == GS_OK)
+        rc = render(obj, olen, fmt, &buf, err);
+    free(val);
+    gs_vbuf_free(&scratch);
+    if (rc != GS_OK) {
+        gs_vbuf_free(&buf);
+        return rc;
+    }
+    *out = buf.p;
+    *len = buf.len;
+    return GS_OK;
+}
+
+/* ---- iterators ---- */
+
+enum qmode {
+    Q_SCAN,   /* prefix (or full) scan of the type's family */
+    Q_USERS,  /* users of a guild: scan its members, join users */
+    Q_INDEX,  /* entities of a user: scan idx 'U' user, one get per guild */
+    Q_SINGLE, /* one key */
+};
+
+struct gs_vq {
+    gs_views *v;
+    gs_view_type type;
+    enum qmode mode;
+    gs_vwhere *where;
+    size_t nwhere;
+    uint64_t limit;
+    uint64_t returned;
+    uint64_t user;
+    const rocksdb_snapshot_t *snap;
+    rocksdb_readoptions_t *ro;
+    rocksdb_iterator_t *it;
+    uint8_t prefix[16];
+    size_t plen;
+    uint8_t single_key[16];
+    size_t single_klen;
+    int single_done;
+    int scan_pending; /* Q_SCAN: the iterator still points at the last result */
+    char *val;        /* from a get, freed on the next step */
+    uint8_t key[16];
+    size_t klen;
+    gs_vbuf scratch;
+    gs_vbuf out;
+};
+
+void gs_vq_close(gs_vq *q)
+{
+    if (!q)
+        return;
+    if (q->it)
+        rocksdb_iter_destroy(q->it);
+    if (q->ro)
+        rocksdb_readoptions_destroy(q->ro);
+    if (q->snap)
+        rocksdb_release_snapshot(q->v->db, q->snap);
+    rocksdb_free(q->val);
+    for (size_t i = 0; i < q->nwhere; i++) {
+        free((char *)(uintptr_t)q->where[i].field);
+        free((char *)(uintptr_t)q->where[i].value);
+    }
+    free(q->where);
+    gs_vbuf_free(&q->scratch);
+    gs_vbuf_free(&q->out);
+    free(q);
+}
+
+static int copy_where(gs_vq *q, const gs_vq_spec *s, gs_err *err)
+{
+    if (!s->nwhere)
+        return GS_OK;
+    q->where = calloc(s->nwhere, sizeof(*q->where));
+    if (!q->where)
+        return gs_err_set(err, GS_ENOMEM, "out of memory opening a query");
+    for (size_t i = 0; i < s->nwhere; i++) {
+        if (!s->where[i].field || !s->where[i].value || !*s->where[i].field)
+            return gs_err_set(err, GS_EMISUSE, "where condition %zu is empty", i);
+        q->where[i].field = strdup(s->where[i].field);
+        q->where[i].value = strdup(s->where[i].value);
+        q->nwhere = i + 1;
+        if (!q->where[i].field || !q->where[i].value)
+            return gs_err_set(err, GS_ENOMEM, "out of memory opening a query");
+    }
+    return GS_OK;
+}
+
+static int open_iter(gs_vq *q, int cf, const uint8_t *prefix, size_t plen, gs_err *err)
+{
+    memcpy(q->prefix, prefix, plen);
+    q->plen = plen;
+    q->it = rocksdb_create_iterator_cf(q->v->db, q->ro, q->v->cf[cf]);
+    if (!q->it)
+        return gs_err_set(err, GS_ENOMEM, "cannot create a views iterator");
+    if (plen)
+        rocksdb_iter_seek(q->it, (const char *)prefix, plen);
+    else
+        rocksdb_iter_seek_to_first(q->it);
+    return GS_OK;
+}
+
+int gs_vq_open(gs_views *v, const gs_vq_spec *s, gs_vq **out, gs_err *err)
+{
+    *out = NULL;
+    gs_view_type t = s->type;
+    if ((int)t < 0 || t >= GS_VIEW_TYPE_COUNT)
+        return gs_err_set(err, GS_EMISUSE, "no view type %d", (int)t);
+    if (s->user && guild_scoped(t) && !keyed_by_user(t))
+        return gs_err_set(err, GS_EMISUSE,
+                          "a user scope applies to member, voice_state, presence, user and guild, "
+                          "not %s",
+                          gs_view_type_name(t));
+    gs_vq *q = calloc(1, sizeof(*q));
+    if (!q)
+        return gs_err_set(err, GS_ENOMEM, "out of memory opening a query");
+    q->v = v;
+    q->type = t;
+    q->limit = s->limit;
+    q->user = s->user;
+    int rc = copy_where(q, s, err);
+    if (rc != GS_OK)
+        goto fail;
+    q->snap = rocksdb_create_snapshot(v->db);
+    q->ro = rocksdb_readoptions_create();
+    if (!q->ro) {
+        rc = gs_err_set(err, GS_ENOMEM, "out of memory opening a query");
+        goto fail;
+    }
+    rocksdb_readoptions_set_snapshot(q->ro, q->snap);
+    /* Full scans read every block once: keep them out of the cache. */
+    if (!s->guild && !s->user)
+        rocksdb_readoptions_set_fill_cache(q->ro, 0);
+
+    uint8_t p[17];
+    if (s->user && (t == GS_VIEW_USER || (keyed_by_user(t) && s->guild))) {
+        q->mode = Q_SINGLE;
+        q->single_klen = gs_vkey(t, s->guild, s->user, q->single_key);
+    } else if (s->user) {
+        q->mode = Q_INDEX;
+        p[0] = 'U';
+        gs_be64(p + 1, s->user);
+        rc = open_iter(q, GS_VCF_IDX, p, 9, err);
+    } else if (t == GS_VIEW_GUILD && s->guild) {
+        q->mode = Q_SINGLE;
+        q->single_klen = gs_vkey(t, 0, s->guild, q->single_key);
+    } else if (t == GS_VIEW_USER && s->guild) {
+        q->mode = Q_USERS;
+        gs_be64(p, s->guild);
+        rc = open_iter(q, GS_VIEW_MEMBER, p, 8, err);
+    } else if (s->guild) {
+        q->mode = Q_SCAN;
+        gs_be64(p, s->guild);
+        rc = open_iter(q, (int)t, p, 8, err);
+    } else {
+        q->mode = Q_SCAN;
+        rc = open_iter(q, (int)t, p, 0, err);
+    }
+    if (rc != GS_OK)
+        goto fail;
+    *out = q;
+    return GS_OK;
+fail:
+    gs_vq_close(q);
+    return rc;
+}
+
+/* Is the iterator on a key with the prefix? 1 / 0 / <0 error. */
+static int iter_ok(gs_vq *q, gs_err *err)
+{
+    if (!rocksdb_iter_valid(q->it)) {
+        char *rerr = NULL;
+        rocksdb_iter_get_error(q->it, &rerr);
+        return rerr ? gs_vdb_err(err, rerr, "cannot iterate views") : 0;
+    }
+    size_t klen;
+    const char *k = rocksdb_iter_key(q->it, &klen);
+    return klen >= q->plen && memcmp(k, q->prefix, q->plen) == 0;
+}
+
+/* Step to the next stored entity of the query: 1 with key/value set (valid
+ * until the next step), 0 at the end, <0 error. */
+static int step(gs_vq *q, const uint8_t **key, size_t *klen, const uint8_t **val, size_t *vlen,
+                gs_err *err)
+{
+    rocksdb_free(q->val);
+    q->val = NULL;
+    for (;;) {
+        int rc;
+        if (q->mode == Q_SINGLE) {
+            if (q->single_done)
+                return 0;
+            q->single_done = 1;
+            memcpy(q->key, q->single_key, q->single_klen);
+            q->klen = q->single_klen;
+        } else {
+            rc = iter_ok(q, err);
+            if (rc <= 0)
+                return rc;
+            size_t ik_len, iv_len;
+            const uint8_t *ik = (const uint8_t *)rocksdb_iter_key(q->it, &ik_len);
+            const uint8_t *iv = (const uint8_t *)rocksdb_iter_value(q->it, &iv_len);
+            if (q->mode == Q_SCAN) {
+                memcpy(q->key, ik, ik_len < 16 ? ik_len : 16);
+                q->klen = ik_len < 16 ? ik_len : 16;
+                *key = q->key;
+                *klen = q->klen;
+                *val = iv;
+                *vlen = iv_len;
+                /* Advanced on the next call: iv stays valid until then. */
+                q->scan_pending = 1;
+                return 1;
+            }
+            if (q->mode == Q_USERS && ik_len == 16) {
+                q->klen = gs_vkey(GS_VIEW_USER, 0, gs_get_be64(ik + 8), q->key);
+            } else if (q->mode == Q_INDEX && ik_len == 17) {
+                uint64_t g = gs_get_be64(ik + 9);
+                /* A guild is keyed by its own id, the others by guild + user. */
+                q->klen = q->type == GS_VIEW_GUILD ? gs_vkey(q->type, 0, g, q->key)
+                                                   : gs_vkey(q->type, g, q->user, q->key);
+            } else {
+                rocksdb_iter_next(q->it);
+                continue;
+            }
+            rocksdb_iter_next(q->it);
+        }
+        int cf = q->mode == Q_USERS ? GS_VIEW_USER : (int)q->type;
+        size_t len;
+        rc = db_get(q->v, q->ro, cf, q->key, q->klen, &q->val, &len, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            continue; /* index entry without its entity (rules), or absent */
+        *key = q->key;
+        *klen = q->klen;
+        *val = (const uint8_t *)q->val;
+        *vlen = len;
+        return 1;
+    }
+}
+
+/* A Q_SCAN step leaves the iterator on the entity just returned so its
+ * value stays valid; advance it before the next step. */
+static void advance(gs_vq *q)
+{
+    if (q->mode == Q_SCAN && q->scan_pending) {
+        rocksdb_iter_next(q->it);
+        q->scan_pending = 0;
+    }
+}
+
+/* Next match as an output object in q->scratch or the stored value. */
+static int next_match(gs_vq *q, const uint8_t **obj, size_t *olen, gs_err *err)
+{
+    for (;;) {
+        advance(q);
+        const uint8_t *key, *val;
+        size_t klen, vlen;
+        int rc = step(q, &key, &klen, &val, &vlen, err);
+        if (rc <= 0)
+            return rc;
+        gs_view_type t = q->mode == Q_USERS ? GS_VIEW_USER : q->type;
+        rc = gs_vout_object(q->v, q->ro, 0, t, key, klen, val, vlen, &q->scratch, obj, olen, err);
+        if (rc != GS_OK)
+            return rc;
+        rc = gs_vwhere_match(*obj, *olen, q->where, q->nwhere);
+        if (rc < 0)
+            return gs_err_set(err, GS_ECORRUPT, "views %s value is damaged", gs_view_type_name(t));
+        if (rc == 1)
+            return 1;
+    }
+}
+
+int gs_vq_next(gs_vq *q, gs_vfmt fmt, const char **out, size_t *len, gs_err *err)
+{
+    if (q->limit && q->returned >= q->limit)
+        return 0;
+    const uint8_t *obj;
+    size_t olen;
+    int rc = next_match(q, &obj, &olen, err);
+    if (rc <= 0)
+        return rc;
+    rc = render(obj, olen, fmt, &q->out, err);
+    if (rc != GS_OK)
+        return rc;
+    q->returned++;
+    *out = q->out.p;
+    *len = q->out.len;
+    return 1;
+}
+
+int gs_vq_count(gs_vq *q, uint64_t *count, gs_err *err)
+{
+    uint64_t n = 0;
+    int rc;
+    if (q->nwhere == 0 && q->mode == Q_SCAN) {
+        /* Keys only: no value is decoded. */
+        advance(q);
+        while ((rc = iter_ok(q, err)) == 1) {
+            n++;
+            rocksdb_iter_next(q->it);
+        }
+    } else {
+        const uint8_t *obj;
+        size_t olen;
+        while ((rc = next_match(q, &obj, &olen, err)) == 1)
+            n++;
+    }
+    if (rc < 0)
+        return rc;
+    *count = n;
+    return GS_OK;
+}

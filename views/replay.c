@@ -1,0 +1,231 @@
+/*
+ * replay.c - catching the views up with the log: read from watermark+1 and
+ * apply in batches. Used on open (after a crash the views may be behind),
+ * by the store's applier as the log grows, and for a rebuild after a wipe.
+ */
+#include "gs_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "views_int.h"
+
+/* A batch: up to this many records or raw bytes per atomic write. Large
+ * enough to amortize the write, small enough to bound memory. */
+#define BATCH_RECORDS 1024
+#define BATCH_BYTES   (4u << 20)
+
+typedef struct batch {
+    gs_log_rec recs[BATCH_RECORDS];
+    size_t n;
+    gs_vbuf bytes; /* event names and raw frames, copied out of the reader */
+} batch;
+
+/* Reader records are only valid until the next read: copy them. Pointers
+ * are fixed up once the batch is complete (the buffer may move). */
+static int batch_add(batch *b, const gs_log_rec *r)
+{
+    gs_log_rec *c = &b->recs[b->n];
+    *c = *r;
+    c->event = (const char *)(uintptr_t)b->bytes.len;
+    if (gs_vbuf_put(&b->bytes, r->event, r->event_len) != 0)
+        return GS_ENOMEM;
+    c->raw = (const char *)(uintptr_t)b->bytes.len;
+    if (gs_vbuf_put(&b->bytes, r->raw, r->raw_len) != 0)
+        return GS_ENOMEM;
+    b->n++;
+    return GS_OK;
+}
+
+static int batch_flush(gs_views *v, batch *b, gs_err *err)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        b->recs[i].event = b->bytes.p + (uintptr_t)b->recs[i].event;
+        b->recs[i].raw = b->bytes.p + (uintptr_t)b->recs[i].raw;
+    }
+    int rc = b->n ? gs_views_apply(v, b->recs, b->n, err) : GS_OK;
+    b->n = 0;
+    gs_vbuf_reset(&b->bytes);
+    return rc;
+}
+
+static int catch_up(gs_views *v, const char *log_dir, gs_io *io, uint64_t until_lsn,
+                    uint64_t *applied, gs_err *err)
+{
+    uint64_t from = gs_views_watermark(v) + 1;
+    if (until_lsn && from > until_lsn)
+        return GS_OK;
+    gs_log_reader *r = NULL;
+    int rc = gs_log_reader_open(log_dir, io, from, 0, &r, err);
+    if (rc != GS_OK)
+        return rc;
+    batch *b = calloc(1, sizeof(*b));
+    if (!b) {
+        gs_log_reader_close(r);
+        return gs_err_set(err, GS_ENOMEM, "out of memory replaying the log");
+    }
+    uint64_t count = 0;
+    for (;;) {
+        gs_log_rec rec;
+        gs_err rerr;
+        gs_err_clear(&rerr);
+        rc = gs_log_reader_next(r, &rec, &rerr);
+        if (rc == GS_ECORRUPT) {
+            /* The reader resumes at the next good block; the views skip what
+             * cannot be read, as a fresh rebuild would. */
+            continue;
+        }
+        if (rc < 0) {
+            *err = rerr;
+            break;
+        }
+        if (rc == 0 || (until_lsn && rec.lsn > until_lsn)) {
+            rc = GS_OK;
+            break;
+        }
+        if (rec.lsn < from)
+            continue;
+        rc = batch_add(b, &rec);
+        if (rc != GS_OK) {
+            gs_err_set(err, rc, "out of memory replaying the log");
+            break;
+        }
+        count++;
+        if (b->n == BATCH_RECORDS || b->bytes.len >= BATCH_BYTES) {
+            rc = batch_flush(v, b, err);
+            if (rc != GS_OK)
+                break;
+        }
+    }
+    if (rc == GS_OK)
+        rc = batch_flush(v, b, err);
+    gs_vbuf_free(&b->bytes);
+    free(b);
+    gs_log_reader_close(r);
+    if (applied)
+        *applied = count;
+    return rc;
+}
+
+int gs_views_catch_up(gs_views *v, const char *log_dir, gs_io *io, uint64_t until_lsn,
+                      uint64_t *applied, gs_err *err)
+{
+    if (applied)
+        *applied = 0;
+    if (v->read_only)
+        return gs_err_set(err, GS_EREADONLY, "views %s are open read-only", v->dir);
+    pthread_mutex_lock(&v->catchup_mu);
+    int rc = catch_up(v, log_dir, io, until_lsn, applied, err);
+    pthread_mutex_unlock(&v->catchup_mu);
+    return rc;
+}
+
+/* ---- follower: one reader kept open across calls ---- */
+
+struct gs_views_follower {
+    gs_views *v;
+    char *log_dir;
+    gs_io *io;
+    gs_log_reader *r;
+    uint64_t next; /* LSN the reader is positioned at */
+    batch *b;
+};
+
+int gs_views_follower_open(gs_views *v, const char *log_dir, gs_io *io, gs_views_follower **out,
+                           gs_err *err)
+{
+    gs_views_follower *f = calloc(1, sizeof(*f));
+    if (!f || !(f->b = calloc(1, sizeof(*f->b))) || !(f->log_dir = strdup(log_dir))) {
+        if (f)
+            free(f->b);
+        free(f);
+        return gs_err_set(err, GS_ENOMEM, "out of memory");
+    }
+    f->v = v;
+    f->io = io;
+    *out = f;
+    return GS_OK;
+}
+
+void gs_views_follower_close(gs_views_follower *f)
+{
+    if (!f)
+        return;
+    gs_log_reader_close(f->r);
+    gs_vbuf_free(&f->b->bytes);
+    free(f->b);
+    free(f->log_dir);
+    free(f);
+}
+
+static int follow_step(gs_views_follower *f, uint64_t until_lsn, uint64_t *applied, gs_err *err)
+{
+    uint64_t from = gs_views_watermark(f->v) + 1;
+    if (until_lsn && from > until_lsn)
+        return GS_OK;
+    /* The watermark moved without us (a rebuild, a catch-up): re-seek. */
+    if (f->r && f->next != from) {
+        gs_log_reader_close(f->r);
+        f->r = NULL;
+    }
+    if (!f->r) {
+        int rc = gs_log_reader_open(f->log_dir, f->io, from, 0, &f->r, err);
+        if (rc != GS_OK)
+            return rc;
+        f->next = from;
+    }
+    int rc = GS_OK;
+    for (;;) {
+        gs_log_rec rec;
+        gs_err rerr;
+        gs_err_clear(&rerr);
+        rc = gs_log_reader_next(f->r, &rec, &rerr);
+        if (rc == GS_ECORRUPT)
+            continue; /* as catch_up: skip what cannot be read */
+        if (rc < 0) {
+            *err = rerr;
+            break;
+        }
+        if (rc == 0) {
+            rc = GS_OK;
+            break;
+        }
+        if (rec.lsn < from)
+            continue;
+        rc = batch_add(f->b, &rec);
+        if (rc != GS_OK) {
+            gs_err_set(err, rc, "out of memory following the log");
+            break;
+        }
+        f->next = rec.lsn + 1;
+        if (applied)
+            (*applied)++;
+        if (f->b->n == BATCH_RECORDS || f->b->bytes.len >= BATCH_BYTES ||
+            (until_lsn && rec.lsn >= until_lsn)) {
+            rc = batch_flush(f->v, f->b, err);
+            if (rc != GS_OK || (until_lsn && rec.lsn >= until_lsn))
+                break;
+        }
+    }
+    int rc2 = batch_flush(f->v, f->b, err);
+    if (rc == GS_OK)
+        rc = rc2;
+    if (rc != GS_OK) {
+        /* Start over from the watermark next time. */
+        gs_log_reader_close(f->r);
+        f->r = NULL;
+    }
+    return rc;
+}
+
+int gs_views_follower_step(gs_views_follower *f, uint64_t until_lsn, uint64_t *applied, gs_err *err)
+{
+    if (applied)
+        *applied = 0;
+    if (f->v->read_only)
+        return gs_err_set(err, GS_EREADONLY, "views %s are open read-only", f->v->dir);
+    pthread_mutex_lock(&f->v->catchup_mu);
+    int rc = follow_step(f, until_lsn, applied, err);
+    pthread_mutex_unlock(&f->v->catchup_mu);
+    return rc;
+}

@@ -1,0 +1,283 @@
+/*
+ * tx.c - the per-record transaction: reads look at the pending writes of
+ * the apply call (the overlay) first, then at RocksDB, so a record sees the
+ * writes of the records before it in the same call (and its own); writes
+ * go to the overlay only. A bad record is undone by rolling the overlay
+ * back to the mark taken before it (apply.c).
+ */
+#include "gs_common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "views_int.h"
+
+int gs_vtx_bad(gs_vtx *tx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tx->reason, sizeof(tx->reason), fmt, ap);
+    va_end(ap);
+    return GS_EFRAME;
+}
+
+int gs_vtx_keeps(const gs_vtx *tx, int cf)
+{
+    if (cf >= GS_VIEW_TYPE_COUNT)
+        return 1;
+    return (tx->v->keep & GS_VIEW_BIT(cf)) != 0;
+}
+
+int gs_vtx_get(gs_vtx *tx, int cf, const void *key, size_t klen, char **val, size_t *vlen)
+{
+    *val = NULL;
+    if (!gs_vtx_keeps(tx, cf))
+        return 0;
+    gs_ov_ent e;
+    if (gs_ov_get(tx->ov, cf, key, klen, &e)) {
+        if (e.deleted)
+            return 0;
+        /* A copy: the overlay may move its bytes on the next write. */
+        *val = malloc(e.vlen ? e.vlen : 1);
+        if (!*val)
+            return gs_err_set(tx->err, GS_ENOMEM, "out of memory reading views");
+        memcpy(*val, e.val, e.vlen);
+        *vlen = e.vlen;
+        return 1;
+    }
+    return gs_vread(tx->v, tx->v->ro, cf, key, klen, 1, val, vlen, tx->err);
+}
+
+int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *key, size_t klen,
+             int fill, char **val, size_t *vlen, gs_err *err)
+{
+    *val = NULL;
+    int cacheable = v->ecache && cf < GS_VIEW_TYPE_COUNT;
+    const uint8_t *cv;
+    size_t cvl;
+    if (cacheable) {
+        /* The applier holds no lock yet: point gets may be filling the
+         * cache beside it. Callers with fill == 0 hold the read lock. */
+        if (fill)
+            pthread_rwlock_rdlock(&v->cache_lock);
+        int hit = gs_vcache_peek(v->ecache, cf, key, klen, &cv, &cvl);
+        if (hit) {
+            *val = malloc(cvl ? cvl : 1);
+            if (*val) {
+                memcpy(*val, cv, cvl);
+                *vlen = cvl;
+            }
+        }
+        if (fill)
+            pthread_rwlock_unlock(&v->cache_lock);
+        if (hit)
+            return *val ? 1 : gs_err_set(err, GS_ENOMEM, "out of memory reading views");
+    }
+    char *rerr = NULL;
+    *val = rocksdb_get_cf(v->db, ro, v->cf[cf], key, klen, vlen, &rerr);
+    if (rerr) {
+        *val = NULL;
+        return gs_vdb_err(err, rerr, "cannot read views");
+    }
+    if (!*val)
+        return 0;
+    if (cacheable && fill) {
+        /* Only the applier writes RocksDB, so nothing changed the value
+         * since it was read. */
+        pthread_rwlock_wrlock(&v->cache_lock);
+        gs_vcache_put(v->ecache, cf, key, klen, *val, *vlen);
+        pthread_rwlock_unlock(&v->cache_lock);
+    }
+    return 1;
+}
+
+int gs_vtx_put(gs_vtx *tx, int cf, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    if (!gs_vtx_keeps(tx, cf))
+        return GS_OK;
+    if (gs_ov_put(tx->ov, cf, key, klen, val, vlen) != 0)
+        return gs_err_set(tx->err, GS_ENOMEM, "out of memory writing views");
+    return GS_OK;
+}
+
+int gs_vtx_del(gs_vtx *tx, int cf, const void *key, size_t klen)
+{
+    if (!gs_vtx_keeps(tx, cf))
+        return GS_OK;
+    if (gs_ov_del(tx->ov, cf, key, klen) != 0)
+        return gs_err_set(tx->err, GS_ENOMEM, "out of memory writing views");
+    return GS_OK;
+}
+
+static int cmp_key(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    if (c)
+        return c;
+    return al < bl ? -1 : al > bl;
+}
+
+/* 1 if the RocksDB iterator is on a key with the prefix, 0 if not, <0 on a
+ * read error. */
+static int db_ok(gs_vtx *tx, gs_vtx_it *it)
+{
+    if (!it->it)
+        return 0;
+    if (!rocksdb_iter_valid(it->it)) {
+        char *rerr = NULL;
+        rocksdb_iter_get_error(it->it, &rerr);
+        if (rerr)
+            return gs_vdb_err(tx->err, rerr, "cannot iterate views");
+        return 0;
+    }
+    size_t klen;
+    const char *k = rocksdb_iter_key(it->it, &klen);
+    /* No iterate_upper_bound (RocksDB 7.8 trips an assertion on it in
+     * some iterator states): stop at the end of the prefix here. */
+    return klen >= it->plen && memcmp(k, it->prefix, it->plen) == 0;
+}
+
+/* Position on the next live entry of the merge of RocksDB and the overlay
+ * (the overlay wins on equal keys; its deletions hide RocksDB's entries). */
+static int settle(gs_vtx *tx, gs_vtx_it *it)
+{
+    for (;;) {
+        int d = db_ok(tx, it);
+        if (d < 0)
+            return d;
+        int o = it->iov < it->nov;
+        if (!d && !o) {
+            it->src = 0;
+            return 0;
+        }
+        if (d && o) {
+            size_t klen;
+            const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it->it, &klen);
+            const gs_ov_ent *e = &it->ov[it->iov];
+            int c = cmp_key(k, klen, e->key, e->klen);
+            if (c < 0) {
+                it->src = 1;
+                return 1;
+            }
+            if (c == 0)
+                rocksdb_iter_next(it->it); /* shadowed by the overlay */
+        } else if (d) {
+            it->src = 1;
+            return 1;
+        }
+        if (it->ov[it->iov].deleted) {
+            it->iov++;
+            continue;
+        }
+        it->src = 2;
+        return 1;
+    }
+}
+
+int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_it *it)
+{
+    memset(it, 0, sizeof(*it));
+    if (plen > sizeof(it->prefix))
+        return gs_err_set(tx->err, GS_EMISUSE, "views prefix of %zu bytes", plen);
+    memcpy(it->prefix, prefix, plen);
+    it->plen = plen;
+    it->tx = tx;
+    if (!gs_vtx_keeps(tx, cf))
+        return GS_OK; /* empty */
+    gs_ov_ent *ents;
+    size_t n;
+    if (gs_ov_prefix(tx->ov, cf, prefix, plen, &ents, &n) != 0)
+        return gs_err_set(tx->err, GS_ENOMEM, "out of memory iterating views");
+    if (n) {
+        /* Our own copy: another iterator may reuse the overlay's array. */
+        it->ov = malloc(n * sizeof(*it->ov));
+        if (!it->ov)
+            return gs_err_set(tx->err, GS_ENOMEM, "out of memory iterating views");
+        memcpy(it->ov, ents, n * sizeof(*it->ov));
+        it->nov = n;
+    }
+    it->it = rocksdb_create_iterator_cf(tx->v->db, tx->v->ro, tx->v->cf[cf]);
+    if (!it->it) {
+        free(it->ov);
+        it->ov = NULL;
+        return gs_err_set(tx->err, GS_ENOMEM, "cannot create views iterator");
+    }
+    rocksdb_iter_seek(it->it, (const char *)it->prefix, plen);
+    int rc = settle(tx, it);
+    return rc < 0 ? rc : GS_OK;
+}
+
+int gs_vtx_it_valid(gs_vtx *tx, gs_vtx_it *it)
+{
+    GS_UNUSED(tx);
+    return it->rc < 0 ? it->rc : it->src != 0;
+}
+
+const uint8_t *gs_vtx_it_key(gs_vtx_it *it, size_t *klen)
+{
+    if (it->src == 2) {
+        *klen = it->ov[it->iov].klen;
+        return it->ov[it->iov].key;
+    }
+    return (const uint8_t *)rocksdb_iter_key(it->it, klen);
+}
+
+const uint8_t *gs_vtx_it_val(gs_vtx_it *it, size_t *vlen)
+{
+    if (it->src == 2) {
+        *vlen = it->ov[it->iov].vlen;
+        return it->ov[it->iov].val;
+    }
+    return (const uint8_t *)rocksdb_iter_value(it->it, vlen);
+}
+
+void gs_vtx_it_next(gs_vtx_it *it)
+{
+    if (it->src == 1)
+        rocksdb_iter_next(it->it);
+    else if (it->src == 2)
+        it->iov++;
+    else
+        return;
+    int rc = settle(it->tx, it);
+    if (rc < 0)
+        it->rc = rc;
+}
+
+void gs_vtx_it_close(gs_vtx_it *it)
+{
+    if (it->it)
+        rocksdb_iter_destroy(it->it);
+    free(it->ov);
+    it->it = NULL;
+    it->ov = NULL;
+    it->nov = it->iov = 0;
+    it->src = 0;
+}
+
+int gs_vtx_me(gs_vtx *tx, uint64_t *me)
+{
+    char *val;
+    size_t len;
+    *me = 0;
+    int rc = gs_vtx_get(tx, GS_VCF_META, GS_VMETA_ME, strlen(GS_VMETA_ME), &val, &len);
+    if (rc <= 0)
+        return rc;
+    if (len == 8)
+        *me = gs_get_be64((const uint8_t *)val);
+    free(val);
+    return GS_OK;
+}
+
+int gs_vtx_avail(gs_vtx *tx, uint64_t guild, int unavailable)
+{
+    uint8_t key[sizeof(GS_VMETA_AVAIL) - 1 + 8];
+    memcpy(key, GS_VMETA_AVAIL, sizeof(GS_VMETA_AVAIL) - 1);
+    gs_be64(key + sizeof(GS_VMETA_AVAIL) - 1, guild);
+    if (unavailable < 0)
+        return gs_vtx_del(tx, GS_VCF_META, key, sizeof(key));
+    uint8_t val = unavailable ? 1 : 0;
+    return gs_vtx_put(tx, GS_VCF_META, key, sizeof(key), &val, 1);
+}

@@ -1,0 +1,273 @@
+/*
+ * views_int.h - what the files of views/ share: the gs_views struct, the
+ * column family numbering, and the per-record transaction the appliers
+ * write through.
+ */
+#ifndef GS_VIEWS_INT_H
+#define GS_VIEWS_INT_H
+
+#include <pthread.h>
+#include <rocksdb/c.h>
+
+#include "gs_common.h"
+#include "json.h"
+#include "views.h"
+#include "vbuf.h"
+#include "mp.h"
+#include "overlay.h"
+#include "cache.h"
+
+/* Column families: one per entity type (numbered as gs_view_type), then
+ * meta and idx. Order is the dump order. */
+enum {
+    GS_VCF_META = GS_VIEW_TYPE_COUNT, /* watermark, versions, failures, availability */
+    GS_VCF_IDX,                       /* locator and user->guild index */
+    GS_VCF_COUNT
+};
+
+/* Largest raw frame the applier parses (the log caps frames lower). */
+#define GS_VIEWS_MAX_FRAME (256u << 20)
+#define GS_VIEWS_MAX_DEPTH 256
+
+struct gs_views {
+    char *dir;
+    int read_only;
+    rocksdb_t *db;
+    rocksdb_options_t *dbopts;
+    rocksdb_options_t *cfopts[GS_VCF_COUNT];
+    rocksdb_block_based_table_options_t *bbto;
+    rocksdb_cache_t *cache;
+    rocksdb_filterpolicy_t *filter; /* owned by bbto once set */
+    rocksdb_column_family_handle_t *cf_default;
+    rocksdb_column_family_handle_t *cf[GS_VCF_COUNT];
+    rocksdb_readoptions_t *ro;  /* plain reads by the applier */
+    rocksdb_writeoptions_t *wo; /* WAL off: the log is the truth */
+
+    uint32_t keep; /* rules */
+    gs_views_tuning tuning;
+
+    /* Entity values as committed (cache.h). Lookups hold cache_lock for
+     * reading; the applier changes it only with the lock held for writing,
+     * right after each RocksDB write. NULL for read-only views. */
+    gs_vcache *ecache;
+    pthread_rwlock_t cache_lock;
+    int cache_lock_init;
+    uint64_t cache_gen; /* bumped (write lock held) by every commit and wipe */
+    char wiped_reason[256];
+    int wiped;
+
+    /* Held for a whole catch-up and by wipe, so a wipe never lands in the
+     * middle of a replay (which would then skip the records before it). */
+    pthread_mutex_t catchup_mu;
+    /* Applier state, guarded by apply_mu. */
+    pthread_mutex_t apply_mu;
+    gs_ov *ov;                   /* pending writes of the current apply call */
+    rocksdb_writebatch_t *batch; /* what the overlay becomes at the end */
+    gs_json *json;
+    uint64_t watermark;
+    uint64_t fail_count;
+};
+
+/* ---- db.c ---- */
+
+/* Name of a column family ("guild", ..., "meta", "idx"). */
+const char *gs_vcf_name(int cf);
+/* Copy a RocksDB error string into err (freeing it) and return the mapped
+ * code: "Corruption" -> GS_ECORRUPT, "No space" -> GS_ENOSPC, "IO error" ->
+ * GS_EIO, anything else GS_EVIEW. what names the operation. */
+int gs_vdb_err(gs_err *err, char *rocks_msg, const char *what);
+
+/* ---- meta.c: keys of the meta family ---- */
+
+#define GS_VMETA_FORMAT     "format"     /* u32 BE view schema version */
+#define GS_VMETA_RULES      "rules"      /* u32 BE keep mask */
+#define GS_VMETA_WATERMARK  "watermark"  /* u64 BE */
+#define GS_VMETA_FAILCOUNT  "fail_count" /* u64 BE */
+#define GS_VMETA_ME         "me"         /* u64 BE current user id */
+#define GS_VMETA_FAIL       "fail/"      /* + u8 slot -> msgpack [lsn, event, reason] */
+#define GS_VMETA_AVAIL      "avail/"     /* + u64 BE guild -> u8 1 = unavailable */
+#define GS_VMETA_FAIL_SLOTS 16
+
+/* Read a u64 (or u32) meta value outside a transaction: 1 found, 0 absent. */
+int gs_vmeta_read_u64(gs_views *v, const rocksdb_readoptions_t *ro, const char *key, uint64_t *out,
+                      gs_err *err);
+/* Put the first-open meta (format, rules, watermark 0, fail count 0) into a
+ * plain write batch. */
+void gs_vmeta_init_batch(gs_views *v, rocksdb_writebatch_t *b);
+
+void gs_be64(uint8_t out[8], uint64_t x);
+uint64_t gs_get_be64(const uint8_t in[8]);
+void gs_be32(uint8_t out[4], uint32_t x);
+uint32_t gs_get_be32(const uint8_t in[4]);
+
+/* ---- tx.c: the per-record transaction over the overlay ---- */
+
+typedef struct gs_vtx {
+    gs_views *v;
+    gs_ov *ov;
+    gs_err *err;      /* system errors (I/O, corruption) */
+    char reason[192]; /* why the payload is bad (with GS_EFRAME) */
+    uint64_t lsn;     /* record being applied */
+    gs_mpb mb;        /* scratch builders and buffers, reused per record */
+    gs_vbuf val;
+    uint64_t *ids; /* scratch id set for snapshot replacement */
+    size_t nids, cap_ids;
+} gs_vtx;
+
+/* A bad payload: set tx->reason, return GS_EFRAME. The record is rolled
+ * back and counted; the batch goes on. */
+int gs_vtx_bad(gs_vtx *tx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* 1 if the rules keep entities of column family cf (meta and idx always). */
+int gs_vtx_keeps(const gs_vtx *tx, int cf);
+
+/* Read through the overlay: 1 found (*val malloc'ed, free with free()),
+ * 0 absent, <0 error. */
+int gs_vtx_get(gs_vtx *tx, int cf, const void *key, size_t klen, char **val, size_t *vlen);
+/* Put / delete in the batch (no-ops for families the rules drop). */
+int gs_vtx_put(gs_vtx *tx, int cf, const void *key, size_t klen, const void *val, size_t vlen);
+int gs_vtx_del(gs_vtx *tx, int cf, const void *key, size_t klen);
+
+/* Iterate keys starting with prefix, seeing the call's own pending writes
+ * (as they were when the iterator was opened: collect, close, then write). */
+typedef struct gs_vtx_it {
+    rocksdb_iterator_t *it; /* RocksDB part */
+    uint8_t prefix[24];
+    size_t plen;
+    gs_ov_ent *ov; /* overlay part, sorted */
+    size_t nov, iov;
+    int src; /* 0 none, 1 RocksDB, 2 overlay */
+    gs_vtx *tx;
+    int rc; /* a read error met while moving (returned by valid) */
+} gs_vtx_it;
+int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_it *it);
+/* 1 positioned on a key with the prefix, 0 past the end, <0 error. */
+int gs_vtx_it_valid(gs_vtx *tx, gs_vtx_it *it);
+const uint8_t *gs_vtx_it_key(gs_vtx_it *it, size_t *klen);
+const uint8_t *gs_vtx_it_val(gs_vtx_it *it, size_t *vlen);
+void gs_vtx_it_next(gs_vtx_it *it);
+void gs_vtx_it_close(gs_vtx_it *it);
+
+/* ---- entity.c: writing entities with their indexes ---- */
+
+/* Key of an entity: guild and user are 8 bytes (the id); every other type
+ * is guild(8) + id(8). Returns the length. */
+size_t gs_vkey(gs_view_type t, uint64_t guild, uint64_t id, uint8_t key[16]);
+/* Types with a locator entry (id -> guild) in idx. */
+int gs_vtype_has_locator(gs_view_type t);
+
+/* Extra fields written ahead of the payload's own (they win over it). */
+typedef struct gs_vextra {
+    const char *key;
+    enum { GS_VX_BOOL, GS_VX_JSON, GS_VX_IDSTR, GS_VX_IDOBJ, GS_VX_NULL } kind;
+    int b;
+    gs_jval j;
+    uint64_t id;
+} gs_vextra;
+
+enum { GS_VW_REPLACE = 0, GS_VW_MERGE = 1 };
+
+/* Write one entity. The stored value is: the normalized ids of its type
+ * (FORMAT.md), then extras, then obj's members (obj may be NULL or a
+ * non-object: nothing taken) except those named in skip (NULL-terminated, may be NULL),
+ * then with GS_VW_MERGE the old value's members not yet present (except
+ * skip). Maintains the locator / user index. *existed (may be NULL) is set
+ * to whether the entity was there before. */
+int gs_vent_write(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id, const gs_jval *obj,
+                  const char *const *skip, const gs_vextra *extra, size_t nextra, int mode,
+                  int *existed);
+/* Delete one entity with its index entries (and, for a member, the user if
+ * no membership is left). */
+int gs_vent_delete(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id);
+/* Delete every entity of type t in guild. */
+int gs_vent_delete_guild(gs_vtx *tx, gs_view_type t, uint64_t guild);
+/* Delete the user unless a membership is left or it is the current user. */
+int gs_vent_user_gc(gs_vtx *tx, uint64_t user);
+
+/* Replace the set of type t in guild by the array arr: entities not in it
+ * are deleted, each element is written with GS_VW_REPLACE through put (or
+ * the default writer when put is NULL). idkey names the element's id field.
+ * what names the array in error messages. */
+typedef int (*gs_vent_put_fn)(gs_vtx *tx, uint64_t guild, uint64_t id, gs_jval elem);
+int gs_vent_replace_set(gs_vtx *tx, gs_view_type t, uint64_t guild, gs_jval arr, const char *idkey,
+                        const char *what, gs_vent_put_fn put);
+
+/* Payload helpers: a required snowflake field (GS_EFRAME with reason when
+ * missing or not a snowflake), an optional one (0 when absent or null). */
+int gs_vreq_id(gs_vtx *tx, gs_jval obj, const char *key, const char *what, uint64_t *out);
+int gs_vopt_id(gs_vtx *tx, gs_jval obj, const char *key, const char *what, uint64_t *out);
+/* The payload must be an object. */
+int gs_vreq_obj(gs_vtx *tx, gs_jval v, const char *what);
+
+/* The current user id from meta (0 if none). */
+int gs_vtx_me(gs_vtx *tx, uint64_t *me);
+/* Record a guild's availability in meta (and nothing else). */
+int gs_vtx_avail(gs_vtx *tx, uint64_t guild, int unavailable);
+
+/* ---- dispatch.c ---- */
+
+typedef int (*gs_vhandler)(gs_vtx *tx, gs_jval d);
+/* The handler of an event name, or NULL (the event changes nothing). */
+gs_vhandler gs_vdispatch(const char *name, size_t len);
+
+/* Handlers, one file per entity family. */
+int gs_vh_ready(gs_vtx *tx, gs_jval d);
+int gs_vh_guild_create(gs_vtx *tx, gs_jval d);
+int gs_vh_guild_update(gs_vtx *tx, gs_jval d);
+int gs_vh_guild_delete(gs_vtx *tx, gs_jval d);
+int gs_vh_user_update(gs_vtx *tx, gs_jval d);
+int gs_vh_channel_upsert(gs_vtx *tx, gs_jval d);
+int gs_vh_channel_delete(gs_vtx *tx, gs_jval d);
+int gs_vh_channel_pins(gs_vtx *tx, gs_jval d);
+int gs_vh_thread_upsert(gs_vtx *tx, gs_jval d);
+int gs_vh_thread_delete(gs_vtx *tx, gs_jval d);
+int gs_vh_thread_list_sync(gs_vtx *tx, gs_jval d);
+int gs_vh_thread_member_update(gs_vtx *tx, gs_jval d);
+int gs_vh_thread_members_update(gs_vtx *tx, gs_jval d);
+int gs_vh_role_upsert(gs_vtx *tx, gs_jval d);
+int gs_vh_role_delete(gs_vtx *tx, gs_jval d);
+int gs_vh_member_upsert(gs_vtx *tx, gs_jval d);
+int gs_vh_member_remove(gs_vtx *tx, gs_jval d);
+int gs_vh_members_chunk(gs_vtx *tx, gs_jval d);
+int gs_vh_message(gs_vtx *tx, gs_jval d);
+int gs_vh_member_in_event(gs_vtx *tx, gs_jval d);
+int gs_vh_presence_update(gs_vtx *tx, gs_jval d);
+int gs_vh_emojis_update(gs_vtx *tx, gs_jval d);
+int gs_vh_stickers_update(gs_vtx *tx, gs_jval d);
+int gs_vh_voice_state_update(gs_vtx *tx, gs_jval d);
+int gs_vh_stage_upsert(gs_vtx *tx, gs_jval d);
+int gs_vh_stage_delete(gs_vtx *tx, gs_jval d);
+int gs_vh_sched_upsert(gs_vtx *tx, gs_jval d);
+int gs_vh_sched_delete(gs_vtx *tx, gs_jval d);
+
+/* Shared by handlers of several files. */
+/* user may be NULL (then member.user is used); a member needs a user id. */
+int gs_vmember_put(gs_vtx *tx, uint64_t guild, gs_jval member, const gs_jval *user, int mode);
+int gs_vuser_put(gs_vtx *tx, gs_jval user, int only_if_known, uint64_t *id_out);
+int gs_vpresence_put(gs_vtx *tx, uint64_t guild, gs_jval presence);
+int gs_vvoice_put(gs_vtx *tx, uint64_t guild, uint64_t user, gs_jval vs);
+int gs_vthread_put(gs_vtx *tx, uint64_t guild, uint64_t id, const gs_jval *obj, int mode);
+int gs_vchannel_delete_threads(gs_vtx *tx, uint64_t guild, uint64_t parent);
+/* Thread channel types 10, 11, 12. */
+int gs_vchan_is_thread(gs_jval obj);
+
+/* ---- the entity cache (tx.c, apply.c, query.c) ---- */
+
+/* Read an entity value: the cache, else RocksDB with ro. fill = 1: the
+ * applier's reads (takes the lock itself, remembers what RocksDB gave);
+ * fill = 0: the caller holds cache_lock for reading. 1 found (*val
+ * malloc'ed), 0 absent, <0 error. */
+int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *key, size_t klen,
+             int fill, char **val, size_t *vlen, gs_err *err);
+
+/* ---- query.c / out.c ---- */
+
+/* The output object (msgpack) of a stored value: members get their user
+ * joined from the users family of the same state (cached: through the
+ * entity cache with cache_lock held for reading; else RocksDB with ro).
+ * The result is either val itself or built in scratch. */
+int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
+                   const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                   gs_vbuf *scratch, const uint8_t **out, size_t *out_len, gs_err *err);
+
+#endif
