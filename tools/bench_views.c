@@ -159,6 +159,19 @@ static size_t collect(gs_views *v, gs_view_type t, gs_json *p, uint64_t **guilds
     return n;
 }
 
+/* Current resident set (MB), from /proc/self/statm. */
+static double rss_now_mb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (double)resident * 4096.0 / 1e6;
+}
+
 static uint64_t disk_bytes;
 static int add_size(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -185,8 +198,8 @@ static void usage(void)
           "  --batch N   records per gs_views_apply call (default 1024)\n"
           "  --gets N    point gets per measurement (default 200000)\n"
           "  --cache-mb N          RocksDB block cache (default: the views' 16)\n"
-          "  --entity-cache-mb N   entity cache, 0 = none (default: the views' 32)\n"
-          "  --write-buffer-mb N   all write buffers together (default: the views' 32)\n",
+          "  --entity-cache-mb N   entity cache, 0 = none (default: the views' 24)\n"
+          "  --write-buffer-mb N   all write buffers together (default: the views' 24)\n",
           stderr);
 }
 
@@ -306,7 +319,8 @@ int main(int argc, char **argv)
                (unsigned long long)ph[i].batches, s, s > 0 ? (double)ph[i].events / s : 0,
                s > 0 ? (double)ph[i].bytes / 1e6 / s : 0);
     }
-    printf("whole run incl. reading and finding t: %.3f s\n", (double)t_total / 1e9);
+    printf("whole run incl. reading and finding t: %.3f s; RSS now %.1f MB\n",
+           (double)t_total / 1e9, rss_now_mb());
     gs_views_status st;
     if (gs_views_status_read(v, &st, &err) != GS_OK)
         die("status", err.msg);
@@ -356,7 +370,7 @@ int main(int argc, char **argv)
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("peak RSS: %.1f MB\n", (double)ru.ru_maxrss / 1024.0);
+    printf("peak RSS: %.1f MB (now %.1f MB)\n", (double)ru.ru_maxrss * 1024.0 / 1e6, rss_now_mb());
     gs_json_destroy(p);
     free(pend.recs);
     free(pend.bufs);

@@ -29,7 +29,7 @@ static const char *const cf_names[GS_VCF_COUNT] = {
 /* Memory budget (see FORMAT.md, "Tuning"): one shared block cache, write
  * buffers capped for the whole database. */
 #define CACHE_BYTES        (16u << 20)
-#define ENTITY_CACHE_BYTES (32u << 20)
+#define ENTITY_CACHE_BYTES (24u << 20)
 #define DB_WRITE_BUF_BYTES (32u << 20)
 #define BIG_CF_WRITE_BUF   (8u << 20)
 #define SMALL_CF_WRITE_BUF (2u << 20)

@@ -52,7 +52,7 @@ typedef struct gs_views_rules {
  * caller must then replay the log from LSN 1 (gs_views_catch_up does that
  * since the watermark is 0). Close with gs_views_close. */
 int gs_views_open(const char *dir, const gs_views_rules *rules, gs_views **out, gs_err *err);
-/* Memory and flush tuning (0 fields take the defaults: 32 MiB entity cache,
+/* Memory and flush tuning (0 fields take the defaults: 24 MiB entity cache,
  * 16 MiB block cache, 8 MiB write buffers for members/users/presences and
  * 2 MiB for the other families, 32 MiB for all write buffers together).
  * Tests use tiny buffers to make flushes (and crashes during them)
