@@ -157,7 +157,7 @@ static void test_every_fixture_line(void **state)
         const expect_row *r = &g_rows[i];
         char path[512];
         snprintf(path, sizeof(path), "%s/%.95s", GS_FIXTURES, r->file);
-        size_t flen, len;
+        size_t flen, len = 0;
         char *file = read_file(path, &flen);
         const char *line = nth_line(file, flen, r->line, &len);
 
@@ -227,7 +227,7 @@ static void test_envelopes_wrap_fixtures(void **state)
         const expect_row *r = &g_rows[i];
         char path[512];
         snprintf(path, sizeof(path), "%s/%.95s", GS_FIXTURES, r->file);
-        size_t flen, len;
+        size_t flen, len = 0;
         char *file = read_file(path, &flen);
         const char *line = nth_line(file, flen, r->line, &len);
         for (size_t e = 0; e < GS_ARRAY_LEN(envelopes); e++) {

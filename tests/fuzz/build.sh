@@ -40,12 +40,17 @@ done
 rm -f "$out/libgs_fuzz.a"
 ar rcs "$out/libgs_fuzz.a" "${objs[@]}"
 
+# shellcheck disable=SC2086
+"$CC" -std=c11 "${common[@]}" -fsanitize=fuzzer-no-link -I"$src/tests/fuzz" \
+    -c "$src/tests/fuzz/memfs.c" -o "$out/obj/memfs.o"
 for t in "$src"/tests/fuzz/fuzz_*.c; do
     name=$(basename "${t%.c}")
     # shellcheck disable=SC2086
-    "$CC" -std=c11 "${common[@]}" -fsanitize=fuzzer-no-link $deps -c "$t" -o "$out/obj/$name.o"
+    "$CC" -std=c11 "${common[@]}" -fsanitize=fuzzer-no-link -I"$src/tests/fuzz" $deps -c "$t" \
+        -o "$out/obj/$name.o"
     # shellcheck disable=SC2086
-    "$CXX" "${san[@]}" -fsanitize=fuzzer "$out/obj/$name.o" "$out/libgs_fuzz.a" -o "$out/$name" \
+    "$CXX" "${san[@]}" -fsanitize=fuzzer "$out/obj/$name.o" "$out/obj/memfs.o" "$out/libgs_fuzz.a" \
+        -o "$out/$name" \
         $libs -lsimdjson -lpthread
     echo "built $out/$name"
 done
