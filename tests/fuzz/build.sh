@@ -21,7 +21,7 @@ compile() { # compile SRC OBJ COMPILER FLAGS...
     local s=$1 o=$2 cc=$3
     shift 3
     if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find "$src/include" "$src/src" "$src/log" \
-            -name '*.h' -newer "$o" -print -quit)" ]; then
+            "$src/views" -name '*.h' -newer "$o" -print -quit)" ]; then
         "$cc" "$@" -c "$s" -o "$o"
     fi
 }
@@ -54,3 +54,6 @@ for t in "$src"/tests/fuzz/fuzz_*.c; do
         $libs -lsimdjson -lpthread
     echo "built $out/$name"
 done
+
+# Seeds derived from the fixtures (run.sh adds OUT_DIR/seeds/<target>).
+python3 "$src/tests/fuzz/gen_views_seeds.py" "$out/seeds/views"
