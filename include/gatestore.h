@@ -71,13 +71,14 @@ GS_API const char *gs_version_string(void);
     X(GS_EUTF8, -25, "invalid UTF-8")                                                              \
     X(GS_EVIEW, -30, "view error")                                                                 \
     X(GS_ETIMEOUT, -31, "timed out")                                                               \
-    X(GS_ECLOSED, -32, "handle closed")
+    X(GS_ECLOSED, -32, "handle closed")                                                            \
+    X(GS_EOVERFLOW, -33, "subscriber fell behind its queue bound and was dropped")
 
 typedef enum gs_error {
 #define GS_ERROR_ENUM_(name, value, msg) name = value,
     GS_ERROR_MAP(GS_ERROR_ENUM_)
 #undef GS_ERROR_ENUM_
-        GS_ERROR_LAST_ = -33
+        GS_ERROR_LAST_ = -34
 } gs_error;
 
 /* Positive, non-error outcome of gs_ingest_line: a valid frame that is not a
@@ -136,6 +137,17 @@ GS_API int gs_options_set_max_frame_bytes(gs_options *opts, uint64_t max_frame_b
  * records and replays frames needs nothing more. Existing views are left on
  * disk untouched and catch up the next time the store opens with views. */
 GS_API int gs_options_set_views(gs_options *opts, int enabled);
+/* The views' rules: which entity types they keep, as a mask of
+ * GS_VIEW_BIT(GS_VIEW_...) (GS_VIEW_ALL keeps everything; see "views"
+ * below). A dropped type is never written or read: its queries return
+ * nothing, and without members no user is ever collected. Not set (the
+ * default): the views keep the rules they were built with, everything for
+ * new views. Set to rules other than the views': the views are rebuilt by
+ * replaying the log when the store opens, and gs_views_status_get reports
+ * it (rebuilt_on_open, rebuild_reason "rules changed: ..."). The rules are
+ * stored with the views, so they hold for later opens that set none. A mask
+ * with bits beyond GS_VIEW_ALL is refused with GS_EMISUSE. */
+GS_API int gs_options_set_view_rules(gs_options *opts, uint32_t keep);
 /* Deepest accepted JSON nesting (default 256), counted as the parser does:
  * the top-level value is depth 1 and each member or element is one deeper,
  * so `{"d":[1]}` has depth 3. */
@@ -424,6 +436,183 @@ GS_API int gs_views_status_get(gs_store *st, gs_views_status *out);
 GS_API int gs_views_rebuild(gs_store *st);
 
 /* ---- views: end ---- */
+
+/* ---------------------------------------------------------- subscriptions */
+
+/*
+ * Subscriptions: a callback per stored frame, in LSN order.
+ *
+ *   gs_sub_options *o;
+ *   gs_sub_options_create(&o);
+ *   gs_sub_options_add_event(o, "MESSAGE_CREATE");
+ *   gs_sub *sub;
+ *   gs_subscribe(st, o, on_event, ctx, GS_SUB_CONFIRM, &sub);
+ *   gs_sub_options_destroy(o);           (copied by gs_subscribe)
+ *   ...
+ *   gs_unsubscribe(sub);
+ *
+ * Delivery. Each subscription has its own dispatcher thread that calls the
+ * callback; callbacks never run on an ingest thread or the views' applier
+ * thread. A subscription sees the matching frames in ascending LSN order,
+ * each exactly once per handle (per process lifetime). Without
+ * GS_SUB_CONFIRM a frame is delivered once it is appended to the log (in
+ * memory: in BATCH mode possibly before it is durable). With GS_SUB_CONFIRM
+ * only once the views' watermark has passed its LSN, so a query made from
+ * inside the callback (gs_get, gs_query_*) sees the frame's effect.
+ *
+ * Queue bound. A subscription's queue holds the frames appended since it
+ * went live that it has not yet passed (delivered or filtered out); its
+ * capacity is gs_sub_options_set_queue's. When an append finds it full:
+ *  - GS_SUB_BLOCK (default): the appending thread waits for room, at most
+ *    max_block_ms per append (default 1000); if there is still no room the
+ *    subscription is dropped (below). Ingest is never blocked longer.
+ *  - GS_SUB_DROP: the subscription is dropped at once; ingest never waits.
+ * A dropped subscription stops delivering: its callback is called one last
+ * time with ev == NULL, gs_sub_status returns GS_EOVERFLOW and
+ * gs_sub_errmsg says by how much it lagged. A durable consumer (below)
+ * resubscribes and resumes from its last ack. Frames a subscription reads
+ * back from the log (catch-up) never count against its queue.
+ *
+ * Durable consumers. With gs_sub_options_set_name the subscription resumes
+ * after the LSN last passed to gs_sub_ack under that name (stored in
+ * STORE/consumers/NAME, format in src/CONSUMERS_FORMAT.md): it reads the
+ * log from there (catch-up), then goes on live without a gap or a
+ * duplicate. Delivery across restarts is at-least-once: frames delivered
+ * after the last ack are delivered again. A name is live in one handle at
+ * a time, across processes (GS_EBUSY otherwise).
+ *
+ * Read-only stores: a subscription follows the log another process writes,
+ * polling the log files (a few ms of extra latency). With GS_SUB_CONFIRM it
+ * waits for the writer's published watermark (STORE/watermark): the writer
+ * has applied the frame to its views, and queries through the writer's
+ * handle see it; a read-only handle's own queries show what the writer last
+ * flushed and may lag behind.
+ *
+ * Closing the store stops its subscriptions (their callbacks get ev ==
+ * NULL, status GS_ECLOSED); the handles stay valid for gs_sub_status,
+ * gs_sub_stats and gs_unsubscribe, which must still be called. Do not call
+ * gs_store_close from a callback, nor concurrently with calls on its
+ * subscriptions' handles.
+ */
+typedef struct gs_sub gs_sub;
+typedef struct gs_sub_options gs_sub_options;
+
+/* One delivered frame. Every pointer is owned by the library and valid only
+ * during the callback. */
+typedef struct gs_event {
+    uint64_t lsn;
+    int64_t recv_us;   /* receive time, µs since the Unix epoch */
+    int32_t shard;     /* -1 if unknown */
+    int64_t seq;       /* gateway `s`, -1 if absent */
+    const char *event; /* event name `t`, not NUL-terminated */
+    size_t event_len;
+    uint64_t guild_id; /* d.guild_id, or d.id for GUILD_*; 0 if none */
+    const char *raw;   /* the frame's original bytes */
+    size_t raw_len;
+    const char *d; /* the bytes of the frame's `d` value within raw; NULL if absent */
+    size_t d_len;
+} gs_event;
+
+/* Called on the subscription's dispatcher thread, one call at a time. ev
+ * is NULL exactly once, as the last call, when the subscription stops by
+ * itself (dropped, failed, store closed): gs_sub_status says why. It must
+ * not call gs_unsubscribe on its own subscription (GS_EMISUSE); use
+ * gs_sub_cancel. It may call any other gatestore function, including
+ * queries and gs_sub_ack. */
+typedef void (*gs_sub_fn)(void *userdata, const gs_event *ev);
+
+/* Flags of gs_subscribe. */
+#define GS_SUB_CONFIRM 1u /* deliver only once the views have applied the frame */
+
+/* Full-queue policies (see above). */
+typedef enum gs_sub_full {
+    GS_SUB_BLOCK = 0, /* block the appender up to max_block_ms, then drop */
+    GS_SUB_DROP = 1   /* drop the subscription at once */
+} gs_sub_full;
+
+/* Create subscription options: every event, every guild, live from now,
+ * queue 65536, GS_SUB_BLOCK for up to 1000 ms, no name. Free with
+ * gs_sub_options_destroy. Options belong to one thread at a time. */
+GS_API int gs_sub_options_create(gs_sub_options **out);
+GS_API void gs_sub_options_destroy(gs_sub_options *o);
+/* Deliver only these event names (call once per name, up to 64; none =
+ * all). The name is copied. */
+GS_API int gs_sub_options_add_event(gs_sub_options *o, const char *name);
+/* Deliver only frames of this guild (gs_event.guild_id == guild); 0 = all. */
+GS_API int gs_sub_options_set_guild(gs_sub_options *o, uint64_t guild);
+/* Start at this LSN (catch-up from the log) instead of live (the first
+ * frame appended after gs_subscribe). For a named consumer: where a name
+ * without a stored position starts (default 1, the whole log). */
+GS_API int gs_sub_options_set_from(gs_sub_options *o, uint64_t from_lsn);
+/* Skip frames received before since_us (µs since the epoch); it is a
+ * filter, the scan starts at from_lsn (1 if unset). */
+GS_API int gs_sub_options_set_since(gs_sub_options *o, int64_t since_us);
+/* Queue capacity in frames (>= 1), full policy and the longest an append
+ * may wait for room under GS_SUB_BLOCK (ignored for GS_SUB_DROP). */
+GS_API int gs_sub_options_set_queue(gs_sub_options *o, uint32_t capacity, gs_sub_full policy,
+                                    uint32_t max_block_ms);
+/* Make the subscription a durable consumer named name: 1 to 64 bytes of
+ * [A-Za-z0-9._-], not starting with '.' (GS_EMISUSE otherwise). */
+GS_API int gs_sub_options_set_name(gs_sub_options *o, const char *name);
+
+/* Start a subscription. opts may be NULL (defaults) and is copied. flags:
+ * 0 or GS_SUB_CONFIRM (GS_EVIEW if the store keeps no views). On GS_OK
+ * *out is the handle, stored before the first callback runs (a callback
+ * may read it to ack or cancel); free it with gs_unsubscribe, before or
+ * after gs_store_close. Errors: GS_EMISUSE (NULL callback, bad flags), GS_EBUSY
+ * (name live elsewhere), GS_ECORRUPT / GS_EVERSION (the consumer's position
+ * file; gs_store_errmsg names it), GS_EIO. Thread-safe. */
+GS_API int gs_subscribe(gs_store *st, const gs_sub_options *opts, gs_sub_fn cb, void *userdata,
+                        unsigned flags, gs_sub **out);
+/* Stop delivery, wait for a running callback to return, free the handle.
+ * Returns GS_OK, or the subscription's error status if it had failed.
+ * Calling it from the subscription's own callback returns GS_EMISUSE and
+ * does nothing. NULL is accepted. Any thread but the callback's. */
+GS_API int gs_unsubscribe(gs_sub *sub);
+/* Ask delivery to stop after the current callback (no final NULL call);
+ * safe from any thread, the callback included. Still call gs_unsubscribe. */
+GS_API int gs_sub_cancel(gs_sub *sub);
+/* Durable consumers: record that every frame up to lsn is processed. The
+ * position file is written and fsync'ed before GS_OK (about one fsync per
+ * call: ack every N frames, not each, when that matters). lsn may not
+ * exceed the last LSN delivered, the one in the running callback included
+ * (GS_EMISUSE); an older lsn than the stored one is ignored. GS_EMISUSE for
+ * an unnamed subscription, GS_ECLOSED once the store is closed. Any thread,
+ * the callback included. */
+GS_API int gs_sub_ack(gs_sub *sub, uint64_t lsn);
+/* GS_OK while delivering; else why it stopped (GS_EOVERFLOW, GS_ECLOSED,
+ * GS_EIO, ...). Any thread. */
+GS_API int gs_sub_status(gs_sub *sub);
+/* Message for a non-OK status. Owned by sub, valid until gs_unsubscribe;
+ * never NULL. */
+GS_API const char *gs_sub_errmsg(gs_sub *sub);
+
+typedef struct gs_sub_stats {
+    uint64_t delivered;  /* callbacks made with an event */
+    uint64_t passed_lsn; /* last LSN delivered or filtered out (0 = none yet) */
+    uint64_t lag;        /* frames deliverable but not yet passed: head (or the
+                            watermark, with GS_SUB_CONFIRM) - passed_lsn */
+    uint64_t queued;     /* live frames counted against the queue bound */
+    uint64_t capacity;   /* the queue bound */
+    uint64_t max_queued; /* the highest queued seen by an append */
+    uint64_t blocked_us; /* total time appends waited for this subscription */
+    uint64_t from_log;   /* frames read back from the log (catch-up) */
+    uint64_t acked_lsn;  /* durable consumers: last stored ack */
+    int status;          /* gs_sub_status */
+} gs_sub_stats;
+
+/* Fill *out. Any thread. On a read-only store lag and queued are 0 (the
+ * head belongs to another process; compare passed_lsn with
+ * gs_store_head_lsn). */
+GS_API int gs_sub_stats_get(gs_sub *sub, gs_sub_stats *out);
+
+/* Wait until the views have applied lsn (read-your-writes after an
+ * append): GS_OK, GS_ETIMEOUT after timeout_ms, GS_EVIEW if the store keeps
+ * no views, GS_ECLOSED if the store is closing, or the views applier's own
+ * error (e.g. GS_EIO, GS_ENOSPC; gs_store_errmsg says what) if it failed:
+ * its watermark would then never come. On a read-only store it waits for
+ * the writer's published watermark (see above). Thread-safe. */
+GS_API int gs_wait_confirmed(gs_store *st, uint64_t lsn, uint32_t timeout_ms);
 
 #ifdef __cplusplus
 }

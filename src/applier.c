@@ -3,24 +3,38 @@
  *
  * Writable store: on open the views catch up from their watermark
  * (synchronously, so a freshly opened store answers queries with everything
- * in its log); then one applier thread follows the log with a reader in
- * follow mode and applies what the writer has written, in batches. On close
- * the thread stops and a last catch-up runs after the log's final sync, so a
- * closed store's views hold every record of its log.
+ * in its log); then one applier thread applies new records in batches. It
+ * takes them from the in-memory feed (feed.h: copies ingest made right
+ * after each append) while they are contiguous with the watermark, and
+ * falls back to following the written log with a reader when the feed
+ * lacks the next LSN (evicted, too big, or an appender slow to push it).
+ * On close the thread stops and a last catch-up runs after the log's final
+ * sync, so a closed store's views hold every record of its log.
+ *
+ * Why the feed: in BATCH mode blocks reach the file only every batch_ms, so
+ * a reader-fed applier confirms ~batch_ms after the append; from the feed it
+ * is one apply away. The cost: the views may run ahead of the durable log
+ * (their watermark past gs_log_durable_lsn). That is safe: RocksDB keeps no
+ * WAL, so what survives a crash is a flushed state, and open wipes and
+ * rebuilds views whose watermark is past the recovered log's head.
+ *
+ * After each applied batch the watermark is published to the feed (waking
+ * confirm-mode subscriptions and gs_wait_confirmed) and to STORE/watermark
+ * (for readers in other processes; see CONSUMERS_FORMAT.md).
  *
  * Read-only store: the views are opened read-only (they show what the
  * writer last flushed); no thread.
- *
- * Why a reader and not a hand-off from the ingest path: the log is the only
- * source of truth, and a reader sees exactly what a crash would leave, so the
- * same code serves catch-up, follow and rebuild.
  */
 #include "gs_common.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "feed.h"
+#include "posfile.h"
 #include "store_int.h"
 #include "store_priv.h"
 #include "views.h"
@@ -28,6 +42,10 @@
 #define APPLY_BATCH_RECORDS 4096
 #define APPLY_BATCH_BYTES   (8u << 20)
 #define FOLLOW_WAIT_MS      5
+#define FEED_BATCH          512
+/* How long a missing feed record may be "not pushed yet" (an appender
+ * between gs_log_append and gs_feed_push) before the log is read instead. */
+#define FEED_MISS_NS 2000000ull
 
 struct gs_applier {
     gs_views *views;
@@ -51,10 +69,84 @@ static int apply_written(gs_store *st, gs_views *v, uint64_t until, gs_err *err)
     return gs_views_catch_up(v, st->log_dir, st->io, until, &applied, err);
 }
 
+static void nap_us(long us)
+{
+    struct timespec ts = {0, us * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+static void publish(gs_store *st, gs_views *v)
+{
+    uint64_t wm = gs_views_watermark(v);
+    if (st->feed)
+        gs_feed_set_watermark(st->feed, wm);
+    if (st->wm_fd >= 0)
+        gs_wmfile_publish(st->wm_fd, wm);
+}
+
+/* Apply up to FEED_BATCH records from the feed. Returns how many were
+ * taken; *gone as gs_feed_take. */
+static size_t apply_from_feed(gs_store *st, struct gs_applier *a, uint64_t wm, int *gone, int *rc,
+                              gs_err *err)
+{
+    gs_feed_rec *batch[FEED_BATCH];
+    size_t n = gs_feed_take(st->feed, wm + 1, batch, FEED_BATCH, gone);
+    if (n == 0)
+        return 0;
+    gs_log_rec recs[FEED_BATCH];
+    for (size_t i = 0; i < n; i++)
+        recs[i] = batch[i]->rec;
+    *rc = gs_views_apply(a->views, recs, n, err);
+    gs_feed_release(batch, n);
+    return n;
+}
+
+/* One step of the thread: feed first, the written log when the feed lacks
+ * the next record, else wait. *miss_since tracks how long the next record
+ * has been missing from the feed. */
+static int applier_step(gs_store *st, struct gs_applier *a, uint64_t *miss_since, gs_err *err)
+{
+    uint64_t wm = gs_views_watermark(a->views);
+    int gone = 0, rc = GS_OK;
+    if (apply_from_feed(st, a, wm, &gone, &rc, err)) {
+        *miss_since = 0;
+        if (rc == GS_OK)
+            publish(st, a->views);
+        return rc;
+    }
+    /* Every append since open is pushed (ingest.c), so the feed knows the
+     * head without the log's mutex, which a block write may hold for a
+     * while on a busy disk. The log's head is asked only when idle. */
+    if (gs_feed_pushed(st->feed) <= wm) {
+        *miss_since = 0;
+        if (gs_feed_wait(st->feed, wm + 1, 0, FOLLOW_WAIT_MS) > wm)
+            return GS_OK;
+        if (gs_log_head_lsn(st->log) <= wm)
+            return GS_OK;
+    }
+    uint64_t now = gs_mono_ns();
+    if (!*miss_since)
+        *miss_since = now;
+    if (!gone && now - *miss_since < FEED_MISS_NS) {
+        nap_us(50); /* its appender is about to push it */
+        return GS_OK;
+    }
+    uint64_t written = gs_log_written_lsn(st->log);
+    if (written <= wm) {
+        nap_us(1000); /* the flusher writes it within batch_ms */
+        return GS_OK;
+    }
+    rc = gs_views_follower_step(a->follower, written, NULL, err);
+    if (rc == GS_OK)
+        publish(st, a->views);
+    return rc;
+}
+
 static void *applier_main(void *arg)
 {
     gs_store *st = arg;
     struct gs_applier *a = st->applier;
+    uint64_t miss_since = 0;
     pthread_mutex_lock(&a->mu);
     while (!a->stop) {
         if (a->paused) {
@@ -64,18 +156,16 @@ static void *applier_main(void *arg)
             continue;
         }
         a->pause_acked = 0;
-        uint64_t wm = gs_views_watermark(a->views);
-        uint64_t written = gs_log_written_lsn(st->log);
-        if (written <= wm || a->failed) {
+        if (a->failed) {
             pthread_mutex_unlock(&a->mu);
-            gs_log_wait_head(st->log, written, FOLLOW_WAIT_MS);
+            nap_us(FOLLOW_WAIT_MS * 1000);
             pthread_mutex_lock(&a->mu);
             continue;
         }
         pthread_mutex_unlock(&a->mu);
         gs_err err;
         gs_err_clear(&err);
-        int rc = gs_views_follower_step(a->follower, written, NULL, &err);
+        int rc = applier_step(st, a, &miss_since, &err);
         pthread_mutex_lock(&a->mu);
         if (rc && !a->failed) {
             a->failed = 1;
@@ -90,7 +180,8 @@ static void *applier_main(void *arg)
 
 static int open_writable(gs_store *st, struct gs_applier *a, gs_err *err)
 {
-    int rc = gs_views_open(st->views_dir, NULL, &a->views, err);
+    gs_views_rules rules = {st->opts.view_rules, !st->opts.view_rules_set};
+    int rc = gs_views_open(st->views_dir, &rules, &a->views, err);
     if (rc)
         return rc;
     /* Views ahead of the log: the log lost a tail the views had seen (power
@@ -103,6 +194,11 @@ static int open_writable(gs_store *st, struct gs_applier *a, gs_err *err)
     rc = apply_written(st, a->views, 0, err);
     if (rc)
         return rc;
+    rc = gs_wmfile_open(st->path, &st->wm_fd, err);
+    if (rc)
+        return rc;
+    publish(st, a->views);
+    atomic_fetch_add(&st->feed_consumers, 1);
     rc = gs_views_follower_open(a->views, st->log_dir, st->io, &a->follower, err);
     if (rc)
         return rc;
@@ -121,6 +217,13 @@ int gs_store_views_start(gs_store *st, gs_err *err)
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     st->applier = a;
+    st->wm_fd = -1;
+    if (st->log) {
+        /* 64Ki records or 64 MiB: a few seconds of a busy bot's traffic. */
+        int rc = gs_feed_create(1u << 16, 64u << 20, &st->feed);
+        if (rc)
+            return gs_err_set(err, rc, "out of memory");
+    }
     if (!st->opts.views)
         return GS_OK; /* log only: a->views stays NULL */
     if (st->log)
@@ -157,7 +260,14 @@ int gs_store_views_stop(gs_store *st, gs_err *err)
         rc = gs_log_sync(st->log, err);
         if (rc == GS_OK)
             rc = apply_written(st, a->views, 0, err);
+        if (rc == GS_OK)
+            publish(st, a->views);
     }
+    if (st->wm_fd >= 0)
+        close(st->wm_fd);
+    st->wm_fd = -1;
+    gs_feed_destroy(st->feed);
+    st->feed = NULL;
     gs_views_follower_close(a->follower);
     gs_err e2;
     int rc2 = gs_views_close(a->views, &e2);
@@ -196,6 +306,7 @@ void gs_store_views_resume(gs_store *st)
     struct gs_applier *a = st->applier;
     if (!a || !a->thread_started)
         return;
+    publish(st, a->views); /* a rebuild moved the watermark */
     pthread_mutex_lock(&a->mu);
     a->paused = 0;
     a->pause_acked = 0;
@@ -213,6 +324,39 @@ int gs_store_views_sync(gs_store *st, gs_err *err)
         return rc;
     gs_store_views_pause(st);
     rc = apply_written(st, a->views, 0, err);
-    gs_store_views_resume(st);
+    gs_store_views_resume(st); /* publishes the watermark */
     return rc;
+}
+
+int gs_store_has_views(gs_store *st)
+{
+    return st->log && st->applier && st->applier->views;
+}
+
+int gs_store_views_wait(gs_store *st, uint64_t lsn, uint32_t timeout_ms)
+{
+    if (!gs_store_has_views(st) || !st->feed)
+        return GS_EVIEW;
+    struct gs_applier *a = st->applier;
+    uint64_t deadline = gs_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+    for (;;) {
+        uint64_t now = gs_mono_ns();
+        uint32_t left = now >= deadline ? 0 : (uint32_t)((deadline - now + 999999) / 1000000);
+        /* Wake every 10 ms to see whether the applier failed: its
+         * watermark would then never come, and the caller should learn
+         * why now rather than at its timeout. */
+        if (gs_feed_wait(st->feed, lsn, 1, left < 10 ? left : 10) >= lsn)
+            return GS_OK;
+        pthread_mutex_lock(&a->mu);
+        int failed = a->failed;
+        gs_err e = a->err;
+        pthread_mutex_unlock(&a->mu);
+        if (failed) {
+            if (!e.code)
+                e.code = GS_EVIEW;
+            return gs_store_fail(st, &e);
+        }
+        if (gs_mono_ns() >= deadline)
+            return GS_ETIMEOUT;
+    }
 }

@@ -104,6 +104,7 @@ int gs_ingest_line_cap(gs_store *st, const char *line, size_t line_len, size_t c
     rc = gs_log_append(st->log, &rec, 1, &lsn, &err);
     if (rc)
         return gs_store_fail(st, &err);
+    gs_subs_after_append(st, &rec, lsn);
     if (lsn_out)
         *lsn_out = lsn;
     return GS_OK;

@@ -3,6 +3,7 @@
 #include "gs_common.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "options.h"
 
@@ -10,6 +11,7 @@
 
 void gs_options_defaults(struct gs_options *o)
 {
+    memset(o, 0, sizeof(*o)); /* fields added later default to 0 */
     o->create_if_missing = 0;
     o->read_only = 0;
     o->durability = GS_DURABILITY_BATCH;
@@ -120,5 +122,14 @@ int gs_options_set_views(gs_options *opts, int enabled)
     if (!opts)
         return GS_EMISUSE;
     opts->views = enabled != 0;
+    return GS_OK;
+}
+
+int gs_options_set_view_rules(gs_options *opts, uint32_t keep)
+{
+    if (!opts || (keep & ~(uint32_t)GS_VIEW_ALL))
+        return GS_EMISUSE;
+    opts->view_rules_set = 1;
+    opts->view_rules = keep;
     return GS_OK;
 }

@@ -15,7 +15,9 @@ struct gs_options {
     int compression_level;
     uint64_t max_frame_bytes;
     uint32_t max_depth;
-    int views; /* keep views (default 1) */
+    int views;           /* keep views (default 1) */
+    int view_rules_set;  /* 0: the views keep their stored rules */
+    uint32_t view_rules; /* GS_VIEW_BIT mask, when view_rules_set */
 };
 
 void gs_options_defaults(struct gs_options *o);

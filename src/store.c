@@ -154,6 +154,9 @@ int gs_store_open_io(const char *path, const gs_options *opts, gs_io *io, gs_sto
     st->lock_fd = -1;
     pthread_mutex_init(&st->err_mu, NULL);
     pthread_mutex_init(&st->ingest_mu, NULL);
+    pthread_mutex_init(&st->subs_mu, NULL);
+    pthread_cond_init(&st->subs_room, NULL);
+    st->wm_fd = -1;
     st->mutexes_init = 1;
     if (opts)
         st->opts = *opts;
@@ -238,6 +241,8 @@ int gs_store_close(gs_store *st)
     int rc = GS_OK;
     gs_err err;
     gs_err_clear(&err);
+    if (st->mutexes_init)
+        gs_subs_close_all(st); /* before the feed and views go */
     rc = gs_store_views_stop(st, &err);
     if (st->log) {
         int r = gs_log_close(st->log, &err);
@@ -252,6 +257,8 @@ int gs_store_close(gs_store *st)
     if (st->mutexes_init) {
         pthread_mutex_destroy(&st->err_mu);
         pthread_mutex_destroy(&st->ingest_mu);
+        pthread_mutex_destroy(&st->subs_mu);
+        pthread_cond_destroy(&st->subs_room);
     }
     gs_store_ingest_free(st);
     free(st->path);

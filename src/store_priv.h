@@ -9,6 +9,7 @@
 #include "gs_common.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "log.h"
 #include "meta.h"
@@ -16,6 +17,7 @@
 
 struct gs_json;
 struct gs_applier;
+struct gs_feed;
 
 struct gs_store {
     char *path;
@@ -36,6 +38,18 @@ struct gs_store {
     int mutexes_init;
 
     struct gs_applier *applier; /* views upkeep; NULL without views */
+
+    /* Subscriptions (subs.c). feed: copies of the records appended here,
+     * read by the applier and the subscriptions; NULL when read-only.
+     * Ingest pushes to it only while feed_consumers > 0. */
+    struct gs_feed *feed;
+    atomic_int feed_consumers;
+    int wm_fd;                /* STORE/watermark (applier publishes), -1 if none */
+    pthread_mutex_t subs_mu;  /* guards subs and the subscriptions' status */
+    pthread_cond_t subs_room; /* a subscription made room in its queue */
+    struct gs_sub *subs;      /* live subscriptions (linked by next) */
+    atomic_int subs_live;     /* number in subs: ingest skips the lock at 0 */
+    atomic_int room_waiters;  /* appenders blocked on a full queue */
 };
 
 /* Open with a given I/O table (tests install fault injection). */
@@ -50,6 +64,13 @@ int gs_store_views_pause(gs_store *st);
 void gs_store_views_resume(gs_store *st);
 /* Sync the log and bring the views level with it (read-your-writes). */
 int gs_store_views_sync(gs_store *st, gs_err *err);
+/* Wait for the views to reach lsn (GS_OK, GS_ETIMEOUT, GS_EVIEW). */
+int gs_store_views_wait(gs_store *st, uint64_t lsn, uint32_t timeout_ms);
+/* 1 if this writable store keeps views (the applier runs). */
+int gs_store_has_views(gs_store *st);
+/* subs.c: after an append (feed push, queue bounds), and on close. */
+void gs_subs_after_append(gs_store *st, const gs_log_rec_in *rec, uint64_t lsn);
+void gs_subs_close_all(gs_store *st);
 /* ingest.c: free the ingest parser. */
 void gs_store_ingest_free(gs_store *st);
 

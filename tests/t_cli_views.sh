@@ -178,6 +178,39 @@ ok(rc == 0 and len(out.splitlines()) == 2, "list --limit 2")
 for c in ("get", "list", "count", "views"):
     ok(gs(S, c, "--help")[0] == 0, f"{c} --help")
 
+# Rules: chosen at init, kept across opens, changed by `views rules`
+# (which rebuilds), refused when malformed.
+R = f"{T}/rules"
+rc, _, err = gs(R, "init", "--drop", "presence,member")
+ok(rc == 0, f"init --drop exit 0 ({err})")
+rc, _, err = gs(R, "ingest", "-q", f"{FIX}/scenario.ndjson")
+ok(rc == 0, f"ingest into a store without members ({err})")
+rc, out, _ = gs(R, "views", "rules", "--json")
+rj = json.loads(out) if rc == 0 else {}
+ok(rj.get("dropped") == ["member", "presence"], f"views rules: member, presence dropped ({out.strip()})")
+ok(rj.get("rebuilt_on_open") is False, "views rules without change: no rebuild")
+ok(gs(R, "count", "member")[1].strip() == "0", "dropped type: count member = 0")
+ok(gs(R, "count", "channel")[1].strip() == gs(S, "count", "channel")[1].strip() != "0",
+   "kept types unaffected by the rules")
+rc, out, _ = gs(R, "get", "member", "80351110224678912", "--guild", "967500967257968680")
+ok(rc == 4 and out == "", "get of a dropped type: not found")
+rc, out, _ = gs(R, "views", "status", "--json")
+ok(rc == 0 and "member" not in json.loads(out)["types_kept"], "status shows the stored rules after reopen")
+rc, out, err = gs(R, "views", "rules", "--keep", "all", "--json")
+rj = json.loads(out) if rc == 0 else {}
+ok(rj.get("rebuilt_on_open") is True and "rules changed" in rj.get("rebuild_reason", ""),
+   f"views rules --keep all rebuilds and says why ({out.strip()} {err})")
+ok(gs(R, "count", "member")[1].strip() == gs(S, "count", "member")[1].strip(),
+   "after the rebuild members are back, as in the full store")
+ok(dump(R) == dump(S), "store rebuilt with all types equals the incremental full store")
+ok(gs(R, "views", "rules", "--drop", "planet")[0] == 2, "views rules --drop unknown type: exit 2")
+ok(gs(R, "views", "rules", "--keep", "")[0] == 2, "views rules --keep empty: exit 2")
+ok(gs(R, "views", "rules", "--keep", "guild,,role")[0] == 2, "views rules --keep with empty name: exit 2")
+ok(gs(R, "views", "rules", "--keep")[0] == 2, "views rules --keep without value: exit 2")
+ok(gs(R, "init", "--keep", "guild", "--drop", "role")[0] == 2, "init --keep and --drop: exit 2")
+ok(gs(R, "views", "rules", "--help")[0] == 0, "views rules --help")
+ok(gs(f"{T}/nostore", "views", "rules")[0] == 7, "views rules without a store: exit 7")
+
 print(f"cli-views: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY

@@ -51,8 +51,8 @@ static void test_rules_drop_types(void **state)
     (void)state;
     char dir[256];
     gs_tv_tmpdir(dir, sizeof(dir));
-    gs_views_rules rules = {GS_VIEW_ALL &
-                            ~(GS_VIEW_BIT(GS_VIEW_MEMBER) | GS_VIEW_BIT(GS_VIEW_PRESENCE))};
+    gs_views_rules rules = {.keep = GS_VIEW_ALL &
+                                    ~(GS_VIEW_BIT(GS_VIEW_MEMBER) | GS_VIEW_BIT(GS_VIEW_PRESENCE))};
     gs_views *v;
     assert_int_equal(gs_views_open(dir, &rules, &v, NULL), GS_OK);
     assert_null(gs_views_wiped_reason(v));
@@ -179,6 +179,50 @@ static void test_schema_change_wipes(void **state)
     gs_tv_rmtree(dir);
 }
 
+/* use_stored: an opener that sets no rules gets the views' own, even
+ * across a rebuild for a new schema; a fresh database keeps everything. */
+static void test_rules_use_stored(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    const uint32_t some = GS_VIEW_BIT(GS_VIEW_GUILD) | GS_VIEW_BIT(GS_VIEW_CHANNEL);
+    gs_views_rules stored = {.use_stored = 1, .keep = some /* ignored */};
+    gs_views_rules set = {.keep = some};
+    gs_views *v;
+    assert_int_equal(gs_views_open(dir, &stored, &v, NULL), GS_OK);
+    assert_int_equal(gs_views_get_rules(v).keep, GS_VIEW_ALL);
+    gs_views_close(v, NULL);
+    assert_int_equal(gs_views_open(dir, &set, &v, NULL), GS_OK);
+    assert_non_null(strstr(gs_views_wiped_reason(v), "rules changed"));
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    uint64_t wm = gs_views_watermark(v);
+    assert_true(wm > 0);
+    gs_views_close(v, NULL);
+
+    assert_int_equal(gs_views_open(dir, &stored, &v, NULL), GS_OK);
+    assert_null(gs_views_wiped_reason(v));
+    assert_int_equal(gs_views_get_rules(v).keep, some);
+    assert_int_equal(gs_views_watermark(v), wm);
+    assert_int_equal(gs_tv_count(v, GS_VIEW_ROLE, NULL, NULL, NULL), 0);
+    uint8_t old[4] = {0, 0, 0, 0};
+    put_meta(v, GS_VMETA_FORMAT, old, 4);
+    gs_views_close(v, NULL);
+
+    assert_int_equal(gs_views_open(dir, &stored, &v, NULL), GS_OK);
+    assert_non_null(strstr(gs_views_wiped_reason(v), "schema version"));
+    assert_int_equal(gs_views_get_rules(v).keep, some);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+
+    gs_options *o;
+    assert_int_equal(gs_options_create(&o), GS_OK);
+    assert_int_equal(gs_options_set_view_rules(o, GS_VIEW_ALL + 1), GS_EMISUSE);
+    assert_int_equal(gs_options_set_view_rules(NULL, some), GS_EMISUSE);
+    assert_int_equal(gs_options_set_view_rules(o, some), GS_OK);
+    gs_options_destroy(o);
+}
+
 static void test_unknown_family_wipes(void **state)
 {
     (void)state;
@@ -252,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_rules_drop_types),
         cmocka_unit_test(test_reopen_keeps_watermark_and_data),
         cmocka_unit_test(test_schema_change_wipes),
+        cmocka_unit_test(test_rules_use_stored),
         cmocka_unit_test(test_unknown_family_wipes),
         cmocka_unit_test(test_readonly),
         cmocka_unit_test(test_second_writer_busy),

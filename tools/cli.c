@@ -51,6 +51,14 @@ int gs_cli_fail(int code, const char *what, const char *msg)
     return gs_cli_exit_code(code);
 }
 
+int gs_cli_open_opts(gs_cli *cli, const gs_options *o, gs_store **out)
+{
+    int rc = gs_store_open(cli->store_path, o, out);
+    if (rc)
+        return gs_cli_fail(rc, cli->store_path, gs_open_errmsg());
+    return 0;
+}
+
 int gs_cli_open(gs_cli *cli, int read_only, gs_store **out)
 {
     gs_options *o = NULL;
@@ -58,11 +66,58 @@ int gs_cli_open(gs_cli *cli, int read_only, gs_store **out)
     if (rc)
         return gs_cli_fail(rc, "open", NULL);
     gs_options_set_read_only(o, read_only);
-    rc = gs_store_open(cli->store_path, o, out);
+    rc = gs_cli_open_opts(cli, o, out);
     gs_options_destroy(o);
-    if (rc)
-        return gs_cli_fail(rc, cli->store_path, gs_open_errmsg());
+    return rc;
+}
+
+int gs_cli_parse_types(const char *cmd, const char *list, uint32_t *mask)
+{
+    uint32_t m = 0;
+    const char *p = list;
+    if (strcmp(list, "all") == 0) {
+        *mask = GS_VIEW_ALL;
+        return 0;
+    }
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char name[32];
+        gs_view_type t;
+        if (n == 0 || n >= sizeof(name)) {
+            fprintf(stderr, "gatestore %s: bad type list '%s' (names separated by commas)\n", cmd,
+                    list);
+            return -1;
+        }
+        memcpy(name, p, n);
+        name[n] = 0;
+        if (gs_view_type_parse(name, &t) != GS_OK) {
+            fprintf(stderr, "gatestore %s: unknown type '%s' in '%s'\n", cmd, name, list);
+            return -1;
+        }
+        m |= GS_VIEW_BIT(t);
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    *mask = m;
     return 0;
+}
+
+int gs_cli_rules_arg(const char *cmd, int argc, char **argv, int *i, uint32_t *mask)
+{
+    int keep = strcmp(argv[*i], "--keep") == 0;
+    if (!keep && strcmp(argv[*i], "--drop") != 0)
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "gatestore %s: %s needs a list of types\n", cmd, argv[*i]);
+        return -1;
+    }
+    uint32_t m;
+    if (gs_cli_parse_types(cmd, argv[++*i], &m))
+        return -1;
+    *mask = keep ? m : GS_VIEW_ALL & ~m;
+    return 1;
 }
 
 int gs_cli_parse_u64(const char *s, uint64_t *out)

@@ -46,12 +46,28 @@ int gs_cli_fail(int code, const char *what, const char *msg);
  * the exit code (non-zero); on success returns 0. */
 int gs_cli_open(gs_cli *cli, int read_only, gs_store **out);
 
+/* gs_cli_open with options the caller built (read-only etc. set by it). */
+int gs_cli_open_opts(gs_cli *cli, const gs_options *o, gs_store **out);
+
+/* Parse a comma-separated list of view type names ("member,presence", or
+ * "all") into a GS_VIEW_BIT mask. 0 ok; -1 bad, with a message on stderr
+ * naming the bad element (cmd prefixes it). */
+int gs_cli_parse_types(const char *cmd, const char *list, uint32_t *mask);
+/* Parse `--keep LIST` / `--drop LIST` at argv[*i] (advancing *i past the
+ * value). 1 if argv[*i] was one of them (*mask set), 0 if not, -1 bad. */
+int gs_cli_rules_arg(const char *cmd, int argc, char **argv, int *i, uint32_t *mask);
+
 /* Parse "123" into *out (unsigned). 0 ok, -1 bad. */
 int gs_cli_parse_u64(const char *s, uint64_t *out);
 /* Parse an RFC 3339 time or unix milliseconds into µs. 0 ok, -1 bad. */
 int gs_cli_parse_time(const char *s, int64_t *out_us);
 /* Write a JSON string literal for s[0..len) to f (escaping as needed). */
 void gs_cli_json_str(FILE *f, const char *s, size_t len);
+
+/* Print one stored frame to f: its original bytes and "\n", or with json
+ * {"format":1,"lsn":..,"received_at":..,"shard":..,"s":..,"t":..,"frame":..}
+ * (`log cat` and `tail`). */
+void gs_cli_print_record(FILE *f, const gs_record *r, int json);
 
 /* Query options shared by list and count. */
 #define GS_CLI_MAX_WHERE 16
@@ -80,5 +96,7 @@ int cmd_get(gs_cli *cli, int argc, char **argv);
 int cmd_list(gs_cli *cli, int argc, char **argv);
 int cmd_count(gs_cli *cli, int argc, char **argv);
 int cmd_views(gs_cli *cli, int argc, char **argv);
+/* Subscriptions (issue 5): follow the log as another process writes it. */
+int cmd_tail(gs_cli *cli, int argc, char **argv);
 
 #endif

@@ -6,25 +6,46 @@
 
 #include "cli.h"
 
-static const char usage[] = "usage: gatestore [-C STORE] init\n"
-                            "\n"
-                            "Create an empty store at STORE (default ./gatestore.db).\n"
-                            "An existing store is left as it is (exit 0).\n";
+static const char usage[] =
+    "usage: gatestore [-C STORE] init [--keep TYPES | --drop TYPES]\n"
+    "\n"
+    "Create an empty store at STORE (default ./gatestore.db).\n"
+    "An existing store is left as it is (exit 0), except that --keep/--drop\n"
+    "change its view rules (as `views rules` does).\n"
+    "\n"
+    "--keep TYPES   the views keep only these entity types (comma-separated:\n"
+    "               guild,channel,thread,role,member,user,emoji,sticker,\n"
+    "               voice_state,presence,stage_instance,scheduled_event; or all)\n"
+    "--drop TYPES   the views keep every type but these (e.g. presence,member)\n";
 
 int cmd_init(gs_cli *cli, int argc, char **argv)
 {
+    int set_rules = 0;
+    uint32_t rules = GS_VIEW_ALL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
             return GS_EXIT_OK;
         }
-        fprintf(stderr, "gatestore init: unexpected argument %s\n\n%s", argv[i], usage);
+        int r = gs_cli_rules_arg("init", argc, argv, &i, &rules);
+        if (r < 0)
+            return GS_EXIT_USAGE;
+        if (r > 0 && !set_rules) {
+            set_rules = 1;
+            continue;
+        }
+        if (r > 0)
+            fprintf(stderr, "gatestore init: give one of --keep and --drop\n\n%s", usage);
+        else
+            fprintf(stderr, "gatestore init: unexpected argument %s\n\n%s", argv[i], usage);
         return GS_EXIT_USAGE;
     }
     gs_options *o = NULL;
     int rc = gs_options_create(&o);
     if (rc == GS_OK)
         rc = gs_options_set_create(o, 1);
+    if (rc == GS_OK && set_rules)
+        rc = gs_options_set_view_rules(o, rules);
     gs_store *st = NULL;
     if (rc == GS_OK)
         rc = gs_store_open(cli->store_path, o, &st);

@@ -35,13 +35,6 @@ static int bad_usage(const char *msg, const char *arg)
     return GS_EXIT_USAGE;
 }
 
-static void print_time_json(FILE *f, int64_t us)
-{
-    char buf[40];
-    gs_time_format_rfc3339(us, buf, sizeof(buf));
-    fprintf(f, "\"%s\"", buf);
-}
-
 static int log_cat(gs_cli *cli, int argc, char **argv)
 {
     gs_log_range range;
@@ -95,28 +88,7 @@ static int log_cat(gs_cli *cli, int argc, char **argv)
             other = gs_cli_fail(rc, "log cat", gs_log_iter_errmsg(it));
             break;
         }
-        if (json) {
-            printf("{\"format\":1,\"lsn\":%" PRIu64 ",\"received_at\":", r.lsn);
-            print_time_json(stdout, r.recv_us);
-            printf(",\"shard\":");
-            if (r.shard >= 0)
-                printf("%d", r.shard);
-            else
-                printf("null");
-            printf(",\"s\":");
-            if (r.seq >= 0)
-                printf("%" PRId64, r.seq);
-            else
-                printf("null");
-            printf(",\"t\":");
-            gs_cli_json_str(stdout, r.event, r.event_len);
-            printf(",\"frame\":");
-            fwrite(r.raw, 1, r.raw_len, stdout);
-            fputs("}\n", stdout);
-        } else {
-            fwrite(r.raw, 1, r.raw_len, stdout);
-            fputc('\n', stdout);
-        }
+        gs_cli_print_record(stdout, &r, json);
     }
     gs_log_iter_close(it);
     gs_store_close(st);

@@ -10,12 +10,19 @@
 static const char usage[] =
     "usage: gatestore [-C STORE] views status [--json]\n"
     "       gatestore [-C STORE] views rebuild [--json]\n"
+    "       gatestore [-C STORE] views rules [--keep TYPES | --drop TYPES] [--json]\n"
     "\n"
     "status   head LSN of the log, the views' watermark (last LSN applied), lag,\n"
     "         view schema version, the kept entity types, and the records the\n"
     "         views could not apply (with LSN and reason; the log keeps them).\n"
     "rebuild  drop the views and replay the whole log into them (needs the writer\n"
-    "         lock). Prints the time taken.\n";
+    "         lock). Prints the time taken.\n"
+    "rules    print which entity types the views keep; with --keep or --drop,\n"
+    "         change that and rebuild the views from the log (needs the writer\n"
+    "         lock). The rules are stored with the views and hold until changed.\n"
+    "         TYPES: comma-separated names (guild,channel,thread,role,member,\n"
+    "         user,emoji,sticker,voice_state,presence,stage_instance,\n"
+    "         scheduled_event) or all.\n";
 
 static void print_status(const gs_views_status *s, int json)
 {
@@ -62,6 +69,53 @@ static void print_status(const gs_views_status *s, int json)
         printf("rebuilt on open: %s\n", s->rebuild_reason);
 }
 
+static void print_types_json(uint32_t mask)
+{
+    int first = 1;
+    putchar('[');
+    for (int t = 0; t < GS_VIEW_TYPE_COUNT; t++)
+        if (mask & GS_VIEW_BIT(t)) {
+            printf("%s\"%s\"", first ? "" : ",", gs_view_type_name(t));
+            first = 0;
+        }
+    putchar(']');
+}
+
+static void print_types(uint32_t mask)
+{
+    int any = 0;
+    for (int t = 0; t < GS_VIEW_TYPE_COUNT; t++)
+        if (mask & GS_VIEW_BIT(t)) {
+            printf(" %s", gs_view_type_name(t));
+            any = 1;
+        }
+    if (!any)
+        printf(" (none)");
+    putchar('\n');
+}
+
+static void print_rules(const gs_views_status *s, int json)
+{
+    uint32_t dropped = GS_VIEW_ALL & ~s->types_kept;
+    if (json) {
+        printf("{\"format\":1,\"kept\":");
+        print_types_json(s->types_kept);
+        printf(",\"dropped\":");
+        print_types_json(dropped);
+        printf(",\"rebuilt_on_open\":%s,\"rebuild_reason\":",
+               s->rebuilt_on_open ? "true" : "false");
+        gs_cli_json_str(stdout, s->rebuild_reason, strlen(s->rebuild_reason));
+        printf("}\n");
+        return;
+    }
+    printf("kept:   ");
+    print_types(s->types_kept);
+    printf("dropped:");
+    print_types(dropped);
+    if (s->rebuilt_on_open)
+        printf("rebuilt: %s\n", s->rebuild_reason);
+}
+
 int cmd_views(gs_cli *cli, int argc, char **argv)
 {
     if (argc < 2) {
@@ -73,29 +127,43 @@ int cmd_views(gs_cli *cli, int argc, char **argv)
         fputs(usage, stdout);
         return GS_EXIT_OK;
     }
-    int json = 0;
+    int json = 0, is_rules = strcmp(sub, "rules") == 0, set_rules = 0, r;
+    uint32_t rules = GS_VIEW_ALL;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
             return GS_EXIT_OK;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+        } else if (is_rules && !set_rules &&
+                   (r = gs_cli_rules_arg("views rules", argc, argv, &i, &rules)) != 0) {
+            if (r < 0)
+                return GS_EXIT_USAGE;
+            set_rules = 1;
         } else {
             fprintf(stderr, "gatestore views: bad option %s\n\n%s", argv[i], usage);
             return GS_EXIT_USAGE;
         }
     }
     int rebuild = strcmp(sub, "rebuild") == 0;
-    if (!rebuild && strcmp(sub, "status") != 0) {
+    if (!rebuild && !is_rules && strcmp(sub, "status") != 0) {
         fprintf(stderr, "gatestore views: unknown subcommand %s\n\n%s", sub, usage);
         return GS_EXIT_USAGE;
     }
     gs_store *st = NULL;
-    int ec = gs_cli_open(cli, !rebuild, &st);
+    gs_options *o = NULL;
+    int ec, rc = gs_options_create(&o);
+    if (rc == GS_OK)
+        rc = gs_options_set_read_only(o, !rebuild && !set_rules);
+    /* New rules take effect by opening the store with them: the open
+     * rebuilds the views and reports why. */
+    if (rc == GS_OK && set_rules)
+        rc = gs_options_set_view_rules(o, rules);
+    ec = rc ? gs_cli_fail(rc, "views", NULL) : gs_cli_open_opts(cli, o, &st);
+    gs_options_destroy(o);
     if (ec)
         return ec;
     gs_views_status s;
-    int rc = GS_OK;
     double secs = 0;
     if (rebuild) {
         uint64_t t0 = gs_mono_ns();
@@ -105,14 +173,17 @@ int cmd_views(gs_cli *cli, int argc, char **argv)
     if (rc == GS_OK)
         rc = gs_views_status_get(st, &s);
     if (rc) {
-        ec = gs_cli_fail(rc, rebuild ? "views rebuild" : "views status", gs_store_errmsg(st));
+        ec = gs_cli_fail(rc, rebuild ? "views rebuild" : "views", gs_store_errmsg(st));
         gs_store_close(st);
         return ec;
     }
     if (rebuild && !json && !cli->quiet)
         fprintf(stderr, "views rebuilt from the log: %" PRIu64 " records in %.2f s\n", s.watermark,
                 secs);
-    print_status(&s, json);
+    if (is_rules)
+        print_rules(&s, json);
+    else
+        print_status(&s, json);
     rc = gs_store_close(st);
     return rc ? gs_cli_fail(rc, "close", gs_open_errmsg()) : GS_EXIT_OK;
 }

@@ -24,6 +24,7 @@ static const char usage[] =
     "  list TYPE            entities of a type, filtered (--guild, --where, --limit)\n"
     "  count TYPE           how many entities match\n"
     "  views status|rebuild the views' watermark and lag, or rebuild them from the log\n"
+    "  tail [--follow]      print the newest frames, and with --follow new ones as they come\n"
     "\n"
     "global options:\n"
     "  -C STORE      the store directory (default: $GATESTORE_DIR, else ./gatestore.db)\n"
@@ -46,7 +47,7 @@ struct command {
 
 static const struct command commands[] = {
     {"init", cmd_init}, {"ingest", cmd_ingest}, {"log", cmd_log},     {"get", cmd_get},
-    {"list", cmd_list}, {"count", cmd_count},   {"views", cmd_views},
+    {"list", cmd_list}, {"count", cmd_count},   {"views", cmd_views}, {"tail", cmd_tail},
 };
 
 int main(int argc, char **argv)

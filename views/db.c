@@ -289,6 +289,16 @@ static int check_meta(gs_views *v, char *reason, size_t reason_len, gs_err *err)
             return gs_err_set(err, GS_ENOTFOUND, "views %s are empty", v->dir);
         return write_init_meta(v, err);
     }
+    if (v->use_stored) {
+        /* Taken before the schema check so a rebuild for a new schema keeps
+         * the rules the views had. Damaged rules fall through to the wipe
+         * below (with everything kept). */
+        rc = gs_vmeta_read_u64(v, v->ro, GS_VMETA_RULES, &rules, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            v->keep = (uint32_t)rules & GS_VIEW_ALL;
+    }
     if (format != GS_VIEWS_SCHEMA) {
         snprintf(reason, reason_len, "view schema version %llu -> %d", (unsigned long long)format,
                  GS_VIEWS_SCHEMA);
@@ -297,8 +307,8 @@ static int check_meta(gs_views *v, char *reason, size_t reason_len, gs_err *err)
     rc = gs_vmeta_read_u64(v, v->ro, GS_VMETA_RULES, &rules, err);
     if (rc < 0)
         return rc;
-    if (v->read_only) {
-        v->keep = (uint32_t)rules;
+    if (v->read_only || (v->use_stored && rc == 1)) {
+        v->keep = (uint32_t)rules & GS_VIEW_ALL;
         return 0;
     }
     if (rc == 0 || rules != v->keep) {
@@ -381,7 +391,8 @@ int gs_views_open_tuned(const char *dir, const gs_views_rules *rules, const gs_v
         return GS_ENOMEM;
     if (tuning)
         v->tuning = *tuning;
-    v->keep = rules ? rules->keep & GS_VIEW_ALL : GS_VIEW_ALL;
+    v->keep = rules && !rules->use_stored ? rules->keep & GS_VIEW_ALL : GS_VIEW_ALL;
+    v->use_stored = rules && rules->use_stored;
     int rc = options_create(v, err);
     if (rc != GS_OK)
         goto fail;
@@ -516,6 +527,6 @@ uint64_t gs_views_watermark(gs_views *v)
 
 gs_views_rules gs_views_get_rules(const gs_views *v)
 {
-    gs_views_rules r = {v->keep};
+    gs_views_rules r = {v->keep, 0};
     return r;
 }

@@ -44,6 +44,10 @@ typedef struct gs_views gs_views;
 /* What the views keep. */
 typedef struct gs_views_rules {
     uint32_t keep; /* GS_VIEW_BIT() mask of entity types kept; GS_VIEW_ALL = all */
+    /* 1: ignore keep and use the rules the views were built with (new views:
+     * keep everything). What a store does when its opener sets no rules, so
+     * rules chosen once stay until someone changes them. */
+    int use_stored;
 } gs_views_rules;
 
 /* Open (creating if missing) the views database in dir. rules may be NULL

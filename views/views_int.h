@@ -43,7 +43,8 @@ struct gs_views {
     rocksdb_readoptions_t *ro;  /* plain reads by the applier */
     rocksdb_writeoptions_t *wo; /* WAL off: the log is the truth */
 
-    uint32_t keep; /* rules */
+    uint32_t keep;  /* rules */
+    int use_stored; /* take the stored rules (gs_views_rules.use_stored) */
     gs_views_tuning tuning;
 
     /* Entity values as committed (cache.h). Lookups hold cache_lock for

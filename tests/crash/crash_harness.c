@@ -11,8 +11,10 @@
  *     (the input must hold dispatch frames only), so LSN k holds line
  *     (k - 1) mod nlines;
  *   - `log verify` passes;
- *   - with --views: the views' watermark is <= the head and their full dump
- *     equals that of a rebuild from the surviving log (views issue).
+ *   - with --views: as the crash left them, views whose watermark is <= the
+ *     head dump equal to a rebuild of the surviving log up to it (views fed
+ *     from memory may be ahead of the durable log: the reopen must then
+ *     rebuild them); after the reopen they equal a full rebuild.
  * A failing seed replays exactly: `gatestore-crash --seed S ...`.
  *
  * Usage: gatestore-crash --store DIR --input FILE [--rounds N] [--seed S]
