@@ -138,6 +138,7 @@ static gs_store *open_store(const char *path, int create, int read_only)
      * records, so the campaign hits headers, blocks and footers alike. */
     o->segment_bytes = 32 << 10;
     gs_options_set_block_bytes(o, 4 << 10);
+    gs_options_set_views(o, 0); /* the log alone: views are derived from it */
     gs_store *st = NULL;
     int rc = gs_store_open(path, o, &st);
     gs_options_destroy(o);

@@ -21,7 +21,7 @@ compile() { # compile SRC OBJ COMPILER FLAGS...
     local s=$1 o=$2 cc=$3
     shift 3
     if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find "$src/include" "$src/src" "$src/log" \
-            -name '*.h' -newer "$o" -print -quit)" ]; then
+            "$src/views" -name '*.h' -newer "$o" -print -quit)" ]; then
         "$cc" "$@" -c "$s" -o "$o"
     fi
 }
@@ -40,12 +40,20 @@ done
 rm -f "$out/libgs_fuzz.a"
 ar rcs "$out/libgs_fuzz.a" "${objs[@]}"
 
+# shellcheck disable=SC2086
+"$CC" -std=c11 "${common[@]}" -fsanitize=fuzzer-no-link -I"$src/tests/fuzz" \
+    -c "$src/tests/fuzz/memfs.c" -o "$out/obj/memfs.o"
 for t in "$src"/tests/fuzz/fuzz_*.c; do
     name=$(basename "${t%.c}")
     # shellcheck disable=SC2086
-    "$CC" -std=c11 "${common[@]}" -fsanitize=fuzzer-no-link $deps -c "$t" -o "$out/obj/$name.o"
+    "$CC" -std=c11 "${common[@]}" -fsanitize=fuzzer-no-link -I"$src/tests/fuzz" $deps -c "$t" \
+        -o "$out/obj/$name.o"
     # shellcheck disable=SC2086
-    "$CXX" "${san[@]}" -fsanitize=fuzzer "$out/obj/$name.o" "$out/libgs_fuzz.a" -o "$out/$name" \
+    "$CXX" "${san[@]}" -fsanitize=fuzzer "$out/obj/$name.o" "$out/obj/memfs.o" "$out/libgs_fuzz.a" \
+        -o "$out/$name" \
         $libs -lsimdjson -lpthread
     echo "built $out/$name"
 done
+
+# Seeds derived from the fixtures (run.sh adds OUT_DIR/seeds/<target>).
+python3 "$src/tests/fuzz/gen_views_seeds.py" "$out/seeds/views"

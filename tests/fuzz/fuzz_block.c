@@ -1,6 +1,6 @@
 /* fuzz_block.c - libFuzzer target: segment and block reading. The input
  * (after one control byte) is written as segment 1 of an empty log
- * directory, then read by everything that reads segments: the reader (from
+ * directory (in memory, memfs.h), then read by everything that reads segments: the reader (from
  * the start and from an LSN found on the way), verify, stat, a read-only
  * open, and (control bit 1) a writable open, which runs recovery, appends
  * one record and must read it back.
@@ -17,51 +17,25 @@
  * appended after recovery reads back byte-exact at the head LSN. */
 #include "gs_common.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <xxhash.h>
 
 #include "log_int.h"
+#include "memfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[256];
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-        rm_tree(p);
-    }
-    closedir(d);
-    rmdir(path);
-}
+/* The log directory, in memory (memfs.h): no system calls per input. */
+static const char dir[] = "fz";
 
 static void write_file(const char *name, const uint8_t *b, size_t len)
 {
-    char p[512];
+    char p[64];
     snprintf(p, sizeof(p), "%s/%s", dir, name);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        abort();
-    if (len && write(fd, b, len) != (ssize_t)len)
-        abort();
-    close(fd);
+    memfs_write(p, b, len);
 }
 
 /* Recompute the header checksum, each block's in sequence, and the
@@ -110,7 +84,7 @@ static uint64_t read_all(uint64_t from, size_t size)
 {
     gs_log_reader *r;
     gs_err e;
-    int rc = gs_log_reader_open(dir, NULL, from, 0, &r, &e);
+    int rc = gs_log_reader_open(dir, memfs_io(), from, 0, &r, &e);
     if (rc != GS_OK) {
         if (!known(rc))
             abort();
@@ -140,6 +114,7 @@ static void recover_and_append(void)
 {
     gs_log_opts o;
     gs_log_opts_init(&o);
+    o.io = memfs_io();
     o.durability = GS_DURABILITY_SYNC;
     gs_log *log;
     gs_err e;
@@ -166,7 +141,7 @@ static void recover_and_append(void)
     if (gs_log_close(log, &e) != GS_OK)
         abort();
     gs_log_reader *r;
-    if (gs_log_reader_open(dir, NULL, first, 0, &r, &e) != GS_OK)
+    if (gs_log_reader_open(dir, memfs_io(), first, 0, &r, &e) != GS_OK)
         abort();
     gs_log_rec rec;
     do
@@ -180,10 +155,6 @@ static void recover_and_append(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!dir[0]) {
-        const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-        snprintf(dir, sizeof(dir), "%s/gs-fuzz-block-%ld", base, (long)getpid());
-    }
     if (size < 1)
         return 0;
     uint8_t ctl = data[0];
@@ -194,9 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(b, data + 1, len);
     if (ctl & 1)
         fix_checksums(b, len);
-    rm_tree(dir);
-    if (mkdir(dir, 0755) != 0)
-        abort();
+    memfs_reset();
+    memfs_mkdir(dir);
     char name[GS_SEG_NAME_MAX];
     if (ctl & 4) {
         /* an empty, valid segment 1 before it */
@@ -218,15 +188,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         read_all(last / 2 + 1, size);
     gs_log_verify_sum vs;
     gs_err e;
-    int rc = gs_log_verify_dir(dir, NULL, on_bad, NULL, &vs, &e);
+    int rc = gs_log_verify_dir(dir, memfs_io(), on_bad, NULL, &vs, &e);
     if (!known(rc))
         abort();
     gs_log_stats st;
-    rc = gs_log_stat_dir(dir, NULL, &st, &e);
+    rc = gs_log_stat_dir(dir, memfs_io(), &st, &e);
     if (!known(rc))
         abort();
     gs_log_opts o;
     gs_log_opts_init(&o);
+    o.io = memfs_io();
     o.read_only = 1;
     gs_log *log;
     rc = gs_log_open(dir, &o, &log, &e);
