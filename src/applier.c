@@ -43,9 +43,6 @@
 #define APPLY_BATCH_BYTES   (8u << 20)
 #define FOLLOW_WAIT_MS      5
 #define FEED_BATCH          512
-/* How long a missing feed record may be "not pushed yet" (an appender
- * between gs_log_append and gs_feed_push) before the log is read instead. */
-#define FEED_MISS_NS 2000000ull
 
 struct gs_applier {
     gs_views *views;
@@ -124,13 +121,8 @@ static int applier_step(gs_store *st, struct gs_applier *a, uint64_t *miss_since
         if (gs_log_head_lsn(st->log) <= wm)
             return GS_OK;
     }
-    uint64_t now = gs_mono_ns();
-    if (!*miss_since)
-        *miss_since = now;
-    if (!gone && now - *miss_since < FEED_MISS_NS) {
-        nap_us(50); /* its appender is about to push it */
+    if (gs_feed_miss_wait(miss_since, gone))
         return GS_OK;
-    }
     uint64_t written = gs_log_written_lsn(st->log);
     if (written <= wm) {
         nap_us(1000); /* the flusher writes it within batch_ms */

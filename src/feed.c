@@ -18,6 +18,8 @@
 /* A frame larger than this is left to the log: copying it would cost more
  * than reading it back, and one such frame could flush the whole ring. */
 #define FEED_MAX_RECORD (1u << 20)
+/* How long a record may be "not pushed yet" before consumers read the log. */
+#define FEED_MISS_NS 2000000ull
 
 struct gs_feed {
     pthread_mutex_t mu;
@@ -257,4 +259,16 @@ void gs_feed_kick(gs_feed *f)
     f->kicks++;
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
+}
+
+int gs_feed_miss_wait(uint64_t *miss_since, int gone)
+{
+    uint64_t now = gs_mono_ns();
+    if (!*miss_since)
+        *miss_since = now;
+    if (gone || now - *miss_since >= FEED_MISS_NS)
+        return 0;
+    struct timespec ts = {0, 50 * 1000L};
+    nanosleep(&ts, NULL);
+    return 1;
 }

@@ -49,6 +49,13 @@ void gs_feed_push(gs_feed *f, const gs_log_rec_in *in, uint64_t lsn);
  * has not been pushed yet. */
 size_t gs_feed_take(gs_feed *f, uint64_t lsn, gs_feed_rec **out, size_t max, int *gone);
 void gs_feed_release(gs_feed_rec **recs, size_t n);
+/* After gs_feed_take returned 0 with *gone = 0 (the next record is not
+ * pushed yet): 1 if the consumer should try the feed again (it has napped
+ * briefly: an appender between gs_log_append and gs_feed_push is about to
+ * push it), 0 once it has been missing long enough (2 ms) that the log must
+ * be read instead. *miss_since (0 = not missing) is the consumer's clock;
+ * reset it to 0 when the feed delivers. With gone = 1 returns 0. */
+int gs_feed_miss_wait(uint64_t *miss_since, int gone);
 /* A standalone copy of r with one reference (NULL on ENOMEM); drop it with
  * gs_feed_release. */
 gs_feed_rec *gs_feed_rec_copy(const gs_log_rec *r);

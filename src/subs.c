@@ -39,7 +39,6 @@
 
 #define SUB_MAX_EVENTS 64
 #define SUB_BATCH      256
-#define FEED_MISS_NS   2000000ull  /* as in applier.c */
 #define POLL_US        2000        /* read-only stores: log polling period */
 #define OFF_SYNC_NS    20000000ull /* OFF mode: push the block out after this */
 
@@ -264,13 +263,8 @@ static int step_writable(gs_sub *s, uint64_t *miss_since, gs_err *err)
         gs_feed_release(batch, n);
         return GS_OK;
     }
-    uint64_t now = gs_mono_ns();
-    if (!*miss_since)
-        *miss_since = now;
-    if (!gone && now - *miss_since < FEED_MISS_NS) {
-        nap_us(50); /* its appender is about to push it */
+    if (gs_feed_miss_wait(miss_since, gone))
         return GS_OK;
-    }
     int rc = from_log(s, limit, err);
     if (rc < 0)
         return rc;
@@ -280,7 +274,7 @@ static int step_writable(gs_sub *s, uint64_t *miss_since, gs_err *err)
     }
     /* Not written yet: BATCH writes within batch_ms; OFF only when a block
      * fills, so push it out. */
-    if (now - *miss_since > OFF_SYNC_NS && st->opts.durability == GS_DURABILITY_OFF) {
+    if (gs_mono_ns() - *miss_since > OFF_SYNC_NS && st->opts.durability == GS_DURABILITY_OFF) {
         rc = gs_log_sync(st->log, err);
         if (rc)
             return rc;
