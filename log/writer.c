@@ -394,14 +394,7 @@ static void *flusher_main(void *arg)
         uint64_t now = gs_mono_ns();
         if (l->pending_bytes < l->o.batch_bytes && now < deadline) {
             struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            uint64_t wait = deadline - now;
-            ts.tv_sec += (time_t)(wait / 1000000000u);
-            ts.tv_nsec += (long)(wait % 1000000000u);
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            gs_deadline(CLOCK_MONOTONIC, deadline - now, &ts);
             pthread_cond_timedwait(&l->cv_flush, &l->mu, &ts);
             continue;
         }
@@ -753,13 +746,7 @@ const gs_log_recovery *gs_log_recovery_info(gs_log *l)
 uint64_t gs_log_wait_head(gs_log *l, uint64_t after_lsn, uint32_t timeout_ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    gs_deadline(CLOCK_REALTIME, (uint64_t)timeout_ms * 1000000u, &ts);
     pthread_mutex_lock(&l->mu);
     l->head_waiters++;
     while (l->head <= after_lsn && !l->closing) {

@@ -100,6 +100,14 @@ uint64_t gs_mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void gs_deadline(clockid_t clock, uint64_t delay_ns, struct timespec *out)
+{
+    clock_gettime(clock, out);
+    uint64_t ns = (uint64_t)out->tv_nsec + delay_ns;
+    out->tv_sec += (time_t)(ns / 1000000000u);
+    out->tv_nsec = (long)(ns % 1000000000u);
+}
+
 int gs_version_number(void)
 {
     return GS_VERSION_NUMBER;

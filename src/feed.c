@@ -230,13 +230,7 @@ uint64_t gs_feed_watermark(gs_feed *f)
 uint64_t gs_feed_wait(gs_feed *f, uint64_t lsn, int confirm, uint32_t timeout_ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    gs_deadline(CLOCK_MONOTONIC, (uint64_t)timeout_ms * 1000000u, &ts);
     pthread_mutex_lock(&f->mu);
     uint64_t kicks = f->kicks;
     f->waiters++;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <time.h>
 
 #include "gatestore.h"
 
@@ -40,6 +41,9 @@ void gs_err_clear(gs_err *e);
 /* Monotonic and wall clocks. */
 int64_t gs_now_us(void);   /* wall clock, µs since the Unix epoch */
 uint64_t gs_mono_ns(void); /* monotonic, ns */
+/* *out = now on clock + delay_ns: the absolute deadline that
+ * pthread_cond_timedwait wants (clock as the condition variable's). */
+void gs_deadline(clockid_t clock, uint64_t delay_ns, struct timespec *out);
 
 #define GS_UNUSED(x)    ((void)(x))
 #define GS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -549,10 +549,7 @@ static void bound_locked(gs_store *st, gs_sub *s, uint64_t head)
     }
     uint64_t t0 = gs_mono_ns();
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)s->o.max_block_ms * 1000000ull;
-    ts.tv_sec += (time_t)(ns / 1000000000ull);
-    ts.tv_nsec = (long)(ns % 1000000000ull);
+    gs_deadline(CLOCK_REALTIME, (uint64_t)s->o.max_block_ms * 1000000ull, &ts);
     atomic_fetch_add(&st->room_waiters, 1);
     s->appenders++;
     int timed_out = 0;
