@@ -98,6 +98,14 @@ typedef struct bq {
     uint64_t *lat;
 } bq;
 
+/* Frames due by now when sending rate a second since start (1 ms ticks of
+ * the caller's loop), capped at total. */
+static uint64_t paced_due(uint64_t start, uint64_t rate, uint64_t total)
+{
+    uint64_t due = (gs_mono_ns() - start) * rate / 1000000000ull + 1;
+    return due > total ? total : due;
+}
+
 static void *bq_consumer(void *arg)
 {
     bq *q = arg;
@@ -130,9 +138,7 @@ static uint64_t run_baseline(uint64_t rate, uint64_t total, uint64_t *lat_out)
     pthread_create(&t, NULL, bq_consumer, &q);
     uint64_t start = gs_mono_ns(), sent = 0;
     while (sent < total) {
-        uint64_t due = (gs_mono_ns() - start) * rate / 1000000000ull + 1;
-        if (due > total)
-            due = total;
+        uint64_t due = paced_due(start, rate, total);
         while (sent < due) {
             pthread_mutex_lock(&q.mu);
             q.items[q.head++ % q.cap] = gs_mono_ns();
@@ -233,9 +239,7 @@ int main(int argc, char **argv)
     uint64_t *call_ns = calloc(total, 8);
     uint64_t start = gs_mono_ns(), sent = 0;
     while (sent < total) {
-        uint64_t due = (gs_mono_ns() - start) * rate / 1000000000ull + 1;
-        if (due > total)
-            due = total;
+        uint64_t due = paced_due(start, rate, total);
         while (sent < due) {
             uint64_t t0 = gs_mono_ns();
             size_t n = make_line(line, sizeof(line), sent + 1, channel_mix, t0);

@@ -441,6 +441,15 @@ static size_t put_id(uint8_t *out, uint64_t id)
     return n + 1;
 }
 
+/* The n low decimal digits of v, zero-padded, at s. */
+static void put_digits(char *s, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        s[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 /* "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" as a msgpack str8 (34 bytes). */
 static size_t put_time(uint8_t *out, const uint8_t *p)
 {
@@ -449,31 +458,14 @@ static size_t put_time(uint8_t *out, const uint8_t *p)
     char *s = (char *)out + 2;
     out[0] = 0xd9;
     out[1] = 32;
-    s[0] = (char)('0' + y / 1000 % 10);
-    s[1] = (char)('0' + y / 100 % 10);
-    s[2] = (char)('0' + y / 10 % 10);
-    s[3] = (char)('0' + y % 10);
-    s[4] = '-';
-    s[5] = (char)('0' + p[2] / 10 % 10);
-    s[6] = (char)('0' + p[2] % 10);
-    s[7] = '-';
-    s[8] = (char)('0' + p[3] / 10 % 10);
-    s[9] = (char)('0' + p[3] % 10);
-    s[10] = 'T';
-    s[11] = (char)('0' + p[4] / 10 % 10);
-    s[12] = (char)('0' + p[4] % 10);
-    s[13] = ':';
-    s[14] = (char)('0' + p[5] / 10 % 10);
-    s[15] = (char)('0' + p[5] % 10);
-    s[16] = ':';
-    s[17] = (char)('0' + p[6] / 10 % 10);
-    s[18] = (char)('0' + p[6] % 10);
-    s[19] = '.';
-    for (int i = 25; i >= 20; i--) {
-        s[i] = (char)('0' + us % 10);
-        us /= 10;
-    }
-    memcpy(s + 26, "+00:00", 6);
+    memcpy(s, "0000-00-00T00:00:00.000000+00:00", 32);
+    put_digits(s, y, 4);
+    put_digits(s + 5, p[2], 2);
+    put_digits(s + 8, p[3], 2);
+    put_digits(s + 11, p[4], 2);
+    put_digits(s + 14, p[5], 2);
+    put_digits(s + 17, p[6], 2);
+    put_digits(s + 20, us, 6);
     return 34;
 }
 
