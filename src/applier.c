@@ -35,6 +35,7 @@
 
 #include "feed.h"
 #include "posfile.h"
+#include "stages.h"
 #include "store_int.h"
 #include "store_priv.h"
 #include "views.h"
@@ -75,10 +76,15 @@ static void nap_us(long us)
 static void publish(gs_store *st, gs_views *v)
 {
     uint64_t wm = gs_views_watermark(v);
+    uint64_t was = st->feed && gs_stages_on() ? gs_feed_watermark(st->feed) : wm;
     if (st->feed)
         gs_feed_set_watermark(st->feed, wm);
+    if (wm > was)
+        gs_stages_now(GS_ST_WM, was + 1, wm - was);
     if (st->wm_fd >= 0)
         gs_wmfile_publish(st->wm_fd, wm);
+    if (wm > was)
+        gs_stages_now(GS_ST_WMFILE, was + 1, wm - was);
 }
 
 /* Apply up to FEED_BATCH records from the feed. Returns how many were
@@ -90,10 +96,12 @@ static size_t apply_from_feed(gs_store *st, struct gs_applier *a, uint64_t wm, i
     size_t n = gs_feed_take(st->feed, wm + 1, batch, FEED_BATCH, gone);
     if (n == 0)
         return 0;
+    gs_stages_now(GS_ST_PICK, wm + 1, n);
     gs_log_rec recs[FEED_BATCH];
     for (size_t i = 0; i < n; i++)
         recs[i] = batch[i]->rec;
     *rc = gs_views_apply(a->views, recs, n, err);
+    gs_stages_now(GS_ST_APPLIED, wm + 1, n);
     gs_feed_release(batch, n);
     return n;
 }

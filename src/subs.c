@@ -33,6 +33,7 @@
 #include "evscan.h"
 #include "feed.h"
 #include "posfile.h"
+#include "stages.h"
 #include "store_int.h"
 #include "store_priv.h"
 #include "subs_int.h"
@@ -141,6 +142,7 @@ static void pass(gs_sub *s, const gs_log_rec *r)
             gs_event ev = {r->lsn,      r->recv_us, r->shard,   r->seq, r->event, r->event_len,
                            sc.guild_id, r->raw,     r->raw_len, sc.d,   sc.d_len};
             atomic_store(&s->in_cb, r->lsn);
+            gs_stages_now((s->flags & GS_SUB_CONFIRM) ? GS_ST_CONF_CB : GS_ST_PLAIN_CB, r->lsn, 1);
             s->cb(s->ud, &ev);
             atomic_fetch_add(&s->delivered, 1);
         }
@@ -258,6 +260,7 @@ static int step_writable(gs_sub *s, uint64_t *miss_since, gs_err *err)
         gs_feed_take(st->feed, cur, batch, want < SUB_BATCH ? (size_t)want : SUB_BATCH, &gone);
     if (n) {
         *miss_since = 0;
+        gs_stages_now(confirm ? GS_ST_CONF_WAKE : GS_ST_PLAIN_WAKE, cur, n);
         for (size_t i = 0; i < n && !atomic_load(&s->stop); i++)
             pass(s, &batch[i]->rec);
         gs_feed_release(batch, n);
@@ -571,8 +574,10 @@ static void bound_locked(gs_store *st, gs_sub *s, uint64_t head)
 
 void gs_subs_after_append(gs_store *st, const gs_log_rec_in *rec, uint64_t lsn)
 {
+    gs_stages_now(GS_ST_APPEND, lsn, 1);
     if (atomic_load(&st->feed_consumers) > 0)
         gs_feed_push(st->feed, rec, lsn);
+    gs_stages_now(GS_ST_PUSH, lsn, 1);
     if (atomic_load(&st->subs_live) == 0)
         return;
     pthread_mutex_lock(&st->subs_mu);

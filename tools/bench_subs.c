@@ -3,7 +3,7 @@
  * sustained, paced ingest (BATCH durability, views on).
  *
  *   gatestore-bench-subs [--rate N] [--seconds S] [--mix message|channel]
- *                        [--dir DIR]
+ *                        [--dir DIR] [--stages]
  *
  * One thread ingests frames at --rate a second (paced in 1 ms ticks: each
  * tick it catches up with rate x elapsed, then sleeps) for --seconds. Each
@@ -33,6 +33,8 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "stages.h"
 
 typedef struct lat {
     uint64_t *ns; /* by LSN - 1 */
@@ -85,6 +87,74 @@ static void sleep_until(uint64_t t_ns)
     struct timespec ts = {(time_t)((t_ns - now) / 1000000000ull),
                           (long)((t_ns - now) % 1000000000ull)};
     nanosleep(&ts, NULL);
+}
+
+/* ----------------------------------------------------------- stages */
+
+/* One line per stage: t(to) - t(from) over the LSNs that reached both. */
+static void report_span(const char *what, const uint64_t *from, const uint64_t *to, uint64_t n,
+                        uint64_t *scratch)
+{
+    uint64_t k = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (from[i] && to[i])
+            scratch[k++] = to[i] >= from[i] ? to[i] - from[i] : 0;
+    if (k < n) {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%s [%" PRIu64 "]", what, k);
+        report(buf, scratch, k);
+        return;
+    }
+    report(what, scratch, k);
+}
+
+static void report_stages(const uint64_t *t0, uint64_t n)
+{
+    static const struct {
+        enum gs_stage from, to;
+        const char *name;
+    } spans[] = {
+        {GS_ST_APPEND, GS_ST_PUSH, "  append done -> feed push"},
+        {GS_ST_PUSH, GS_ST_PICK, "  feed push -> applier pickup"},
+        {GS_ST_PICK, GS_ST_APPLIED, "  applier pickup -> applied"},
+        {GS_ST_APPLIED, GS_ST_WM, "  applied -> watermark (memory)"},
+        {GS_ST_WM, GS_ST_WMFILE, "  watermark -> watermark file"},
+        {GS_ST_PUSH, GS_ST_PLAIN_WAKE, "  feed push -> plain dispatcher"},
+        {GS_ST_PLAIN_WAKE, GS_ST_PLAIN_CB, "  plain dispatcher -> callback"},
+        {GS_ST_WM, GS_ST_CONF_WAKE, "  watermark -> confirm dispatcher"},
+        {GS_ST_CONF_WAKE, GS_ST_CONF_CB, "  confirm dispatcher -> callback"},
+    };
+    static const char *cum[GS_ST_COUNT] = {
+        "  call start -> append done",        "  call start -> feed push",
+        "  call start -> applier pickup",     "  call start -> applied",
+        "  call start -> watermark",          "  call start -> watermark file",
+        "  call start -> plain dispatcher",   "  call start -> plain callback",
+        "  call start -> confirm dispatcher", "  call start -> confirm callback",
+    };
+    uint64_t *scratch = calloc(n ? n : 1, sizeof(uint64_t));
+    uint64_t *st[GS_ST_COUNT] = {0};
+    int ok = scratch != NULL;
+    for (int s = 0; s < GS_ST_COUNT && ok; s++) {
+        st[s] = calloc(n ? n : 1, sizeof(uint64_t));
+        ok = st[s] != NULL;
+        if (ok)
+            gs_stages_copy((enum gs_stage)s, st[s], n);
+    }
+    if (!ok) {
+        for (int s = 0; s < GS_ST_COUNT; s++)
+            free(st[s]);
+        free(scratch);
+        return;
+    }
+    printf("stages, from the previous stage (us)  p50        p99      p99.9        max\n");
+    for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++)
+        report_span(spans[i].name, st[spans[i].from], st[spans[i].to], n, scratch);
+    printf("stages, from the call's start (us)    p50        p99      p99.9        max\n");
+    for (int s = 0; s < GS_ST_COUNT; s++)
+        report_span(cum[s], t0, st[s], n, scratch);
+    for (int s = 0; s < GS_ST_COUNT; s++)
+        free(st[s]);
+    free(scratch);
 }
 
 /* ---------------------------------------------------- baseline queue */
@@ -185,6 +255,7 @@ int main(int argc, char **argv)
     double seconds = 3;
     int channel_mix = 0;
     const char *dir = NULL;
+    int stages = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--rate") == 0 && v) {
@@ -199,9 +270,11 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--dir") == 0 && v) {
             dir = v;
             i++;
+        } else if (strcmp(argv[i], "--stages") == 0) {
+            stages = 1;
         } else {
             fprintf(stderr, "usage: gatestore-bench-subs [--rate N] [--seconds S] [--mix "
-                            "message|channel] [--dir DIR]\n");
+                            "message|channel] [--dir DIR] [--stages]\n");
             return 2;
         }
     }
@@ -217,6 +290,8 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/store", dir);
     uint64_t total = (uint64_t)((double)rate * seconds);
 
+    if (stages && gs_stages_enable(total) != GS_OK)
+        return 1;
     gs_options *o;
     gs_options_create(&o);
     gs_options_set_create(o, 1);
@@ -237,11 +312,13 @@ int main(int argc, char **argv)
 
     char line[1024];
     uint64_t *call_ns = calloc(total, 8);
+    uint64_t *t0s = calloc(total, 8);
     uint64_t start = gs_mono_ns(), sent = 0;
     while (sent < total) {
         uint64_t due = paced_due(start, rate, total);
         while (sent < due) {
             uint64_t t0 = gs_mono_ns();
+            t0s[sent] = t0;
             size_t n = make_line(line, sizeof(line), sent + 1, channel_mix, t0);
             int rc = gs_ingest_line(st, line, n, NULL, NULL);
             call_ns[sent] = gs_mono_ns() - t0;
@@ -286,10 +363,15 @@ int main(int argc, char **argv)
     printf("delivered: plain %" PRIu64 ", confirm %" PRIu64
            "; read back from the log: plain %" PRIu64 ", confirm %" PRIu64 "\n",
            ps.delivered, cs.delivered, ps.from_log, cs.from_log);
+    if (stages) {
+        report_stages(t0s, total);
+        gs_stages_disable();
+    }
     free(plain.ns);
     free(conf.ns);
     free(base);
     free(call_ns);
+    free(t0s);
     if (dir == tmp) {
         char cmd[4200];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
