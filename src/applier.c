@@ -18,9 +18,11 @@
  * WAL, so what survives a crash is a flushed state, and open wipes and
  * rebuilds views whose watermark is past the recovered log's head.
  *
- * After each applied batch the watermark is published to the feed (waking
- * confirm-mode subscriptions and gs_wait_confirmed) and to STORE/watermark
- * (for readers in other processes; see CONSUMERS_FORMAT.md).
+ * After each applied batch the watermark is published to the feed at once
+ * (waking confirm-mode subscriptions and gs_wait_confirmed), before the
+ * batch's copies are freed; STORE/watermark (for readers in other
+ * processes; see CONSUMERS_FORMAT.md) follows at most every
+ * WMFILE_EVERY_NS, so its pwrite never sits between two batches for long.
  *
  * Read-only store: the views are opened read-only (they show what the
  * writer last flushed); no thread.
@@ -44,6 +46,12 @@
 #define APPLY_BATCH_BYTES   (8u << 20)
 #define FOLLOW_WAIT_MS      5
 #define FEED_BATCH          512
+/* STORE/watermark is rewritten at most this often while batches stream in
+ * (and within about as long once they stop): readers in other processes
+ * poll it every millisecond or two, and a pwrite per batch is a syscall
+ * (and an mtime update that may wait for the journal) between one batch
+ * and the next. The in-memory watermark is never delayed. */
+#define WMFILE_EVERY_NS 2000000ull
 
 struct gs_applier {
     gs_views *views;
@@ -57,6 +65,10 @@ struct gs_applier {
     int pause_acked; /* the thread is parked */
     gs_err err;      /* the thread's first failure */
     int failed;
+    /* STORE/watermark as last written (applier thread, or with it parked). */
+    uint64_t file_wm;
+    uint64_t file_ns;
+    int file_valid;
 };
 
 /* Apply everything the log has written beyond the watermark, up to until
@@ -73,18 +85,42 @@ static void nap_us(long us)
     nanosleep(&ts, NULL);
 }
 
-static void publish(gs_store *st, gs_views *v)
+/* Publish wm in memory: wakes confirm-mode subscriptions and
+ * gs_wait_confirmed at once. */
+static void publish_mem(gs_store *st, uint64_t wm)
 {
-    uint64_t wm = gs_views_watermark(v);
-    uint64_t was = st->feed && gs_stages_on() ? gs_feed_watermark(st->feed) : wm;
+    uint64_t was = st->feed ? gs_feed_watermark(st->feed) : wm;
     if (st->feed)
         gs_feed_set_watermark(st->feed, wm);
     if (wm > was)
         gs_stages_now(GS_ST_WM, was + 1, wm - was);
-    if (st->wm_fd >= 0)
-        gs_wmfile_publish(st->wm_fd, wm);
+}
+
+/* Write wm to STORE/watermark if it changed and (force or) the last write
+ * is WMFILE_EVERY_NS old. 1 if it still differs from the file. */
+static int publish_file(gs_store *st, struct gs_applier *a, uint64_t wm, int force)
+{
+    if (st->wm_fd < 0 || (a->file_valid && a->file_wm == wm))
+        return 0;
+    uint64_t now = gs_mono_ns();
+    if (!force && a->file_valid && now - a->file_ns < WMFILE_EVERY_NS)
+        return 1;
+    uint64_t was = a->file_valid ? a->file_wm : 0;
+    gs_wmfile_publish(st->wm_fd, wm);
     if (wm > was)
         gs_stages_now(GS_ST_WMFILE, was + 1, wm - was);
+    a->file_wm = wm;
+    a->file_ns = now;
+    a->file_valid = 1;
+    return 0;
+}
+
+/* Both, the file at once (open, close, after a rebuild). */
+static void publish(gs_store *st, gs_views *v)
+{
+    uint64_t wm = gs_views_watermark(v);
+    publish_mem(st, wm);
+    publish_file(st, st->applier, wm, 1);
 }
 
 /* Apply up to FEED_BATCH records from the feed. Returns how many were
@@ -102,7 +138,13 @@ static size_t apply_from_feed(gs_store *st, struct gs_applier *a, uint64_t wm, i
         recs[i] = batch[i]->rec;
     *rc = gs_views_apply(a->views, recs, n, err);
     gs_stages_now(GS_ST_APPLIED, wm + 1, n);
+    /* Confirm first; freeing the copies and the file can wait. */
+    uint64_t now_wm = *rc == GS_OK ? gs_views_watermark(a->views) : 0;
+    if (*rc == GS_OK)
+        publish_mem(st, now_wm);
     gs_feed_release(batch, n);
+    if (*rc == GS_OK)
+        publish_file(st, a, now_wm, 0);
     return n;
 }
 
@@ -115,8 +157,6 @@ static int applier_step(gs_store *st, struct gs_applier *a, uint64_t *miss_since
     int gone = 0, rc = GS_OK;
     if (apply_from_feed(st, a, wm, &gone, &rc, err)) {
         *miss_since = 0;
-        if (rc == GS_OK)
-            publish(st, a->views);
         return rc;
     }
     /* Every append since open is pushed (ingest.c), so the feed knows the
@@ -124,7 +164,12 @@ static int applier_step(gs_store *st, struct gs_applier *a, uint64_t *miss_since
      * while on a busy disk. The log's head is asked only when idle. */
     if (gs_feed_pushed(st->feed) <= wm) {
         *miss_since = 0;
-        if (gs_feed_wait(st->feed, wm + 1, 0, FOLLOW_WAIT_MS) > wm)
+        /* Idle: a deferred watermark file write is due within
+         * WMFILE_EVERY_NS, so sleep no longer than that. */
+        uint32_t wait_ms = FOLLOW_WAIT_MS;
+        if (publish_file(st, a, wm, 0))
+            wait_ms = (uint32_t)(WMFILE_EVERY_NS / 1000000u);
+        if (gs_feed_wait(st->feed, wm + 1, 0, wait_ms) > wm)
             return GS_OK;
         if (gs_log_head_lsn(st->log) <= wm)
             return GS_OK;

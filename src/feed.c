@@ -21,17 +21,29 @@
 /* How long a record may be "not pushed yet" before consumers read the log. */
 #define FEED_MISS_NS 2000000ull
 
+/* A condition consumers wait on. A producer signals only when a thread is
+ * asleep on it and has not been woken yet (unwoken), so a burst of pushes
+ * costs one wake-up per sleeping consumer, not one futex call per push
+ * while the woken consumer is still on its way to the CPU. */
+typedef struct feed_cond {
+    pthread_cond_t cv;
+    int unwoken;  /* sleepers not yet signalled */
+    uint64_t gen; /* bumped by each signal */
+} feed_cond;
+
 struct gs_feed {
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* pushed or watermark advanced, or a kick */
+    feed_cond pushed; /* high advanced (the applier, plain subscriptions) */
+    feed_cond wm;     /* watermark changed (confirm subscriptions, waits) */
     gs_feed_rec **slots;
     uint64_t mask;
-    uint64_t low;  /* LSNs below low are evicted */
-    uint64_t high; /* highest LSN pushed */
-    size_t bytes;  /* sum of the records' data */
+    uint64_t low; /* LSNs below low are evicted */
+    /* Written under mu, read without it (the head and the watermark are
+     * asked once per step by every consumer). */
+    atomic_uint_fast64_t high; /* highest LSN pushed */
+    size_t bytes;              /* sum of the records' data */
     size_t max_bytes;
-    uint64_t watermark;
-    int waiters;
+    atomic_uint_fast64_t watermark;
     uint64_t kicks;
 };
 
@@ -59,10 +71,32 @@ int gs_feed_create(uint32_t slots, size_t max_bytes, gs_feed **out)
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&f->cv, &ca);
+    pthread_cond_init(&f->pushed.cv, &ca);
+    pthread_cond_init(&f->wm.cv, &ca);
     pthread_condattr_destroy(&ca);
     *out = f;
     return GS_OK;
+}
+
+/* Wake the sleepers of c that are not woken yet (mu held). */
+static void cond_signal_locked(feed_cond *c)
+{
+    if (c->unwoken == 0)
+        return;
+    c->unwoken = 0;
+    c->gen++;
+    pthread_cond_broadcast(&c->cv);
+}
+
+/* Sleep on c until signalled or ts (mu held). 0 or ETIMEDOUT. */
+static int cond_wait_locked(gs_feed *f, feed_cond *c, const struct timespec *ts)
+{
+    uint64_t gen = c->gen;
+    c->unwoken++;
+    int r = pthread_cond_timedwait(&c->cv, &f->mu, ts);
+    if (c->gen == gen)
+        c->unwoken--; /* timed out or woke spuriously: still counted */
+    return r;
 }
 
 static size_t rec_bytes(const gs_feed_rec *r)
@@ -100,7 +134,8 @@ void gs_feed_destroy(gs_feed *f)
         rec_unref(f->slots[i]);
     free(f->slots);
     pthread_mutex_destroy(&f->mu);
-    pthread_cond_destroy(&f->cv);
+    pthread_cond_destroy(&f->pushed.cv);
+    pthread_cond_destroy(&f->wm.cv);
     free(f);
 }
 
@@ -160,10 +195,9 @@ void gs_feed_push(gs_feed *f, const gs_log_rec_in *in, uint64_t lsn)
         f->slots[lsn & f->mask] = r ? r : &gone_marker;
         r = NULL;
     }
-    if (lsn > f->high)
-        f->high = lsn;
-    if (f->waiters)
-        pthread_cond_broadcast(&f->cv);
+    if (lsn > atomic_load_explicit(&f->high, memory_order_relaxed))
+        atomic_store_explicit(&f->high, lsn, memory_order_release);
+    cond_signal_locked(&f->pushed);
     pthread_mutex_unlock(&f->mu);
     rec_unref(r); /* too old to keep */
 }
@@ -204,45 +238,40 @@ void gs_feed_release(gs_feed_rec **recs, size_t n)
 
 uint64_t gs_feed_pushed(gs_feed *f)
 {
-    pthread_mutex_lock(&f->mu);
-    uint64_t v = f->high;
-    pthread_mutex_unlock(&f->mu);
-    return v;
+    return atomic_load_explicit(&f->high, memory_order_acquire);
 }
 
 void gs_feed_set_watermark(gs_feed *f, uint64_t wm)
 {
     pthread_mutex_lock(&f->mu);
-    f->watermark = wm; /* may go down: a rebuild resets the views */
-    if (f->waiters)
-        pthread_cond_broadcast(&f->cv);
+    /* May go down: a rebuild resets the views. */
+    atomic_store_explicit(&f->watermark, wm, memory_order_release);
+    cond_signal_locked(&f->wm);
     pthread_mutex_unlock(&f->mu);
 }
 
 uint64_t gs_feed_watermark(gs_feed *f)
 {
-    pthread_mutex_lock(&f->mu);
-    uint64_t v = f->watermark;
-    pthread_mutex_unlock(&f->mu);
-    return v;
+    return atomic_load_explicit(&f->watermark, memory_order_acquire);
 }
 
 uint64_t gs_feed_wait(gs_feed *f, uint64_t lsn, int confirm, uint32_t timeout_ms)
 {
+    atomic_uint_fast64_t *val = confirm ? &f->watermark : &f->high;
+    uint64_t v = atomic_load_explicit(val, memory_order_acquire);
+    if (v >= lsn)
+        return v;
+    feed_cond *c = confirm ? &f->wm : &f->pushed;
     struct timespec ts;
     gs_deadline(CLOCK_MONOTONIC, (uint64_t)timeout_ms * 1000000u, &ts);
     pthread_mutex_lock(&f->mu);
     uint64_t kicks = f->kicks;
-    f->waiters++;
-    for (;;) {
-        uint64_t v = confirm ? f->watermark : f->high;
-        if (v >= lsn || f->kicks != kicks)
+    /* The value is stored under mu, so a change after this check signals a
+     * sleeper already counted in unwoken: no lost wake-up. */
+    while ((v = atomic_load_explicit(val, memory_order_relaxed)) < lsn && f->kicks == kicks)
+        if (cond_wait_locked(f, c, &ts) == ETIMEDOUT)
             break;
-        if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT)
-            break;
-    }
-    f->waiters--;
-    uint64_t v = confirm ? f->watermark : f->high;
+    v = atomic_load_explicit(val, memory_order_relaxed);
     pthread_mutex_unlock(&f->mu);
     return v;
 }
@@ -251,7 +280,8 @@ void gs_feed_kick(gs_feed *f)
 {
     pthread_mutex_lock(&f->mu);
     f->kicks++;
-    pthread_cond_broadcast(&f->cv);
+    cond_signal_locked(&f->pushed);
+    cond_signal_locked(&f->wm);
     pthread_mutex_unlock(&f->mu);
 }
 

@@ -313,6 +313,8 @@ int main(int argc, char **argv)
     char line[1024];
     uint64_t *call_ns = calloc(total, 8);
     uint64_t *t0s = calloc(total, 8);
+    struct rusage ru0;
+    getrusage(RUSAGE_SELF, &ru0);
     uint64_t start = gs_mono_ns(), sent = 0;
     while (sent < total) {
         uint64_t due = paced_due(start, rate, total);
@@ -354,7 +356,9 @@ int main(int argc, char **argv)
            " frames/s, achieved %.0f frames/s over %.2f s, BATCH durability, views on\n",
            total, channel_mix ? "10% CHANNEL_UPDATE" : "MESSAGE_CREATE", rate,
            (double)total / ingest_s, ingest_s);
-    printf("CPU during ingest (all threads): %.2f cores\n", cpu_s / ingest_s);
+    printf("CPU during ingest (all threads): %.2f cores; context switches: %ld voluntary, %ld "
+           "involuntary\n",
+           cpu_s / ingest_s, ru.ru_nvcsw - ru0.ru_nvcsw, ru.ru_nivcsw - ru0.ru_nivcsw);
     printf("%-34s %10s %10s %10s %10s\n", "append -> delivery (us)", "p50", "p99", "p99.9", "max");
     report("bare queue hand-off (baseline)", base, total);
     report("gs_ingest_line call itself", call_ns, total);
