@@ -192,6 +192,7 @@ static void *applier_main(void *arg)
     gs_store *st = arg;
     struct gs_applier *a = st->applier;
     uint64_t miss_since = 0;
+    pthread_setname_np(pthread_self(), "gs-applier");
     pthread_mutex_lock(&a->mu);
     while (!a->stop) {
         if (a->paused) {

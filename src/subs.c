@@ -303,6 +303,8 @@ static void *sub_main(void *arg)
     gs_sub *s = arg;
     gs_store *st = s->st;
     uint64_t miss_since = 0;
+    /* Named for top -H and perf sched (15 characters at most). */
+    pthread_setname_np(pthread_self(), (s->flags & GS_SUB_CONFIRM) ? "gs-sub-confirm" : "gs-sub");
     while (!atomic_load(&s->stop)) {
         gs_err err;
         gs_err_clear(&err);
