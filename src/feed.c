@@ -110,8 +110,17 @@ static void rec_unref(gs_feed_rec *r)
         free(r);
 }
 
-/* Empty the slot of lsn (if it still holds lsn). */
-static void evict_locked(gs_feed *f, uint64_t lsn)
+/* Records evicted under mu, freed after it is released (a free of the
+ * last reference should not hold up the consumers' takes). */
+#define EVICT_BATCH 16
+typedef struct evicted {
+    gs_feed_rec *r[EVICT_BATCH];
+    size_t n;
+} evicted;
+
+/* Empty the slot of lsn (if it still holds lsn). Its reference goes to ev
+ * (dropped now when ev is NULL or full). */
+static void evict_locked(gs_feed *f, uint64_t lsn, evicted *ev)
 {
     gs_feed_rec **s = &f->slots[lsn & f->mask];
     gs_feed_rec *r = *s;
@@ -121,8 +130,11 @@ static void evict_locked(gs_feed *f, uint64_t lsn)
         if (r->rec.lsn != lsn)
             return;
         f->bytes -= rec_bytes(r);
+        if (ev && ev->n < EVICT_BATCH)
+            ev->r[ev->n++] = r;
+        else
+            rec_unref(r);
     }
-    rec_unref(r);
     *s = NULL;
 }
 
@@ -180,16 +192,18 @@ gs_feed_rec *gs_feed_rec_copy(const gs_log_rec *r)
 void gs_feed_push(gs_feed *f, const gs_log_rec_in *in, uint64_t lsn)
 {
     gs_feed_rec *r = copy_rec(in, lsn); /* outside the lock */
+    evicted ev;
+    ev.n = 0;
     pthread_mutex_lock(&f->mu);
     if (lsn >= f->low) {
         /* Make room: the slot's previous occupant and anything over the
          * byte budget go, oldest first. */
         while (lsn - f->low > f->mask)
-            evict_locked(f, f->low++);
+            evict_locked(f, f->low++, &ev);
         size_t add = r ? rec_bytes(r) : 0;
         while (f->bytes + add > f->max_bytes && f->low < lsn)
-            evict_locked(f, f->low++);
-        evict_locked(f, lsn);
+            evict_locked(f, f->low++, &ev);
+        evict_locked(f, lsn, &ev);
         if (r)
             f->bytes += add;
         f->slots[lsn & f->mask] = r ? r : &gone_marker;
@@ -200,6 +214,7 @@ void gs_feed_push(gs_feed *f, const gs_log_rec_in *in, uint64_t lsn)
     cond_signal_locked(&f->pushed);
     pthread_mutex_unlock(&f->mu);
     rec_unref(r); /* too old to keep */
+    gs_feed_release(ev.r, ev.n);
 }
 
 size_t gs_feed_take(gs_feed *f, uint64_t lsn, gs_feed_rec **out, size_t max, int *gone)
