@@ -21,8 +21,8 @@
  * After each applied batch the watermark is published to the feed at once
  * (waking confirm-mode subscriptions and gs_wait_confirmed), before the
  * batch's copies are freed; STORE/watermark (for readers in other
- * processes; see CONSUMERS_FORMAT.md) follows at most every
- * WMFILE_EVERY_NS, so its pwrite never sits between two batches for long.
+ * processes; see CONSUMERS_FORMAT.md) follows when the applier catches up,
+ * and every WMFILE_EVERY_NS while batches come back to back.
  *
  * Read-only store: the views are opened read-only (they show what the
  * writer last flushed); no thread.
@@ -46,11 +46,11 @@
 #define APPLY_BATCH_BYTES   (8u << 20)
 #define FOLLOW_WAIT_MS      5
 #define FEED_BATCH          512
-/* STORE/watermark is rewritten at most this often while batches stream in
- * (and within about as long once they stop): readers in other processes
- * poll it every millisecond or two, and a pwrite per batch is a syscall
- * (and an mtime update that may wait for the journal) between one batch
- * and the next. The in-memory watermark is never delayed. */
+/* While batches stream in back to back, STORE/watermark is rewritten at
+ * most this often, and at once when the applier catches up: readers in
+ * other processes poll it every millisecond or two, and a pwrite per batch
+ * is a syscall (and an mtime update that may wait for the journal) between
+ * one batch and the next. The in-memory watermark is never delayed. */
 #define WMFILE_EVERY_NS 2000000ull
 
 struct gs_applier {
@@ -97,14 +97,14 @@ static void publish_mem(gs_store *st, uint64_t wm)
 }
 
 /* Write wm to STORE/watermark if it changed and (force or) the last write
- * is WMFILE_EVERY_NS old. 1 if it still differs from the file. */
-static int publish_file(gs_store *st, struct gs_applier *a, uint64_t wm, int force)
+ * is WMFILE_EVERY_NS old. */
+static void publish_file(gs_store *st, struct gs_applier *a, uint64_t wm, int force)
 {
     if (st->wm_fd < 0 || (a->file_valid && a->file_wm == wm))
-        return 0;
+        return;
     uint64_t now = gs_mono_ns();
     if (!force && a->file_valid && now - a->file_ns < WMFILE_EVERY_NS)
-        return 1;
+        return;
     uint64_t was = a->file_valid ? a->file_wm : 0;
     gs_wmfile_publish(st->wm_fd, wm);
     if (wm > was)
@@ -112,7 +112,6 @@ static int publish_file(gs_store *st, struct gs_applier *a, uint64_t wm, int for
     a->file_wm = wm;
     a->file_ns = now;
     a->file_valid = 1;
-    return 0;
 }
 
 /* Both, the file at once (open, close, after a rebuild). */
@@ -164,12 +163,10 @@ static int applier_step(gs_store *st, struct gs_applier *a, uint64_t *miss_since
      * while on a busy disk. The log's head is asked only when idle. */
     if (gs_feed_pushed(st->feed) <= wm) {
         *miss_since = 0;
-        /* Idle: a deferred watermark file write is due within
-         * WMFILE_EVERY_NS, so sleep no longer than that. */
-        uint32_t wait_ms = FOLLOW_WAIT_MS;
-        if (publish_file(st, a, wm, 0))
-            wait_ms = (uint32_t)(WMFILE_EVERY_NS / 1000000u);
-        if (gs_feed_wait(st->feed, wm + 1, 0, wait_ms) > wm)
+        /* Caught up: a write the batches deferred goes out now, before
+         * sleeping (no timer, no extra wake-up). */
+        publish_file(st, a, wm, 1);
+        if (gs_feed_wait(st->feed, wm + 1, 0, FOLLOW_WAIT_MS) > wm)
             return GS_OK;
         if (gs_log_head_lsn(st->log) <= wm)
             return GS_OK;
