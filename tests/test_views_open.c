@@ -158,7 +158,7 @@ static void test_schema_change_wipes(void **state)
     char want[64];
     snprintf(want, sizeof(want), "view schema version 1 -> %d", GS_VIEWS_SCHEMA);
     assert_string_equal(gs_views_wiped_reason(v), want);
-    assert_int_equal(GS_VIEWS_SCHEMA, 2);
+    assert_int_equal(GS_VIEWS_SCHEMA, 3);
     assert_int_equal(gs_views_watermark(v), 0);
     assert_int_equal(gs_tv_count(v, GS_VIEW_GUILD, NULL, NULL, NULL), 0);
     gs_views_status st;

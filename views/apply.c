@@ -1,5 +1,5 @@
 /*
- * apply.c - applying a batch of log records: one WriteBatchWithIndex per
+ * apply.c - applying a batch of log records: one write (the overlay) per
  * call, a save point per record (a record that cannot be applied is rolled
  * back and recorded, the others stay), and the watermark written in the
  * same atomic write as the entities.
@@ -94,6 +94,15 @@ static void add_to_batch(void *ud, const gs_ov_ent *e)
 static void add_to_cache(void *ud, const gs_ov_ent *e)
 {
     gs_views *v = ud;
+    if (e->cf == GS_VCF_IDX && e->klen == 17 && e->key[0] == GS_VIDX_ROLEDEL) {
+        gs_vtombs *s = gs_vcache_tombs(v->ecache);
+        uint64_t g = gs_get_be64(e->key + 1), r = gs_get_be64(e->key + 9);
+        if (s && e->deleted)
+            gs_vtombs_del(s, g, r);
+        else if (s && gs_vtombs_add(s, g, r) != 0) /* out of memory: ask RocksDB */
+            gs_vcache_tombs_set_loaded(v->ecache, 0);
+        return;
+    }
     if (e->cf >= GS_VIEW_TYPE_COUNT)
         return;
     if (e->deleted)
@@ -130,6 +139,21 @@ static int commit(gs_views *v, gs_err *err)
     return GS_OK;
 }
 
+/* The committed tombstones into the entity cache, once (after a start, a
+ * wipe or a cache clear). Without them every member write asks RocksDB. */
+static void load_tombs(gs_views *v)
+{
+    if (!v->ecache || gs_vcache_tombs(v->ecache))
+        return;
+    gs_err lerr;
+    gs_err_clear(&lerr);
+    pthread_rwlock_wrlock(&v->cache_lock);
+    gs_vtombs *s = gs_vcache_tombs_slot(v->ecache);
+    if (gs_vtomb_load(v, v->ro, 1, 0, s, &lerr) == GS_OK)
+        gs_vcache_tombs_set_loaded(v->ecache, 1);
+    pthread_rwlock_unlock(&v->cache_lock);
+}
+
 /* Give freed memory back to the system, at most once a second. The
  * applier, RocksDB's flush and compaction threads and the store's threads
  * each allocate from their own malloc arena; memtables, compaction buffers
@@ -150,6 +174,7 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
     if (v->read_only)
         return gs_err_set(err, GS_EREADONLY, "views %s are open read-only", v->dir);
     pthread_mutex_lock(&v->apply_mu);
+    load_tombs(v);
     gs_vtx tx;
     tx_init(&tx, v, err);
     gs_ov_reset(v->ov);

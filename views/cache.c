@@ -41,6 +41,8 @@ struct gs_vcache {
     size_t hand;      /* CLOCK position (a bucket) */
     uint8_t *scratch; /* encoding buffer (changes hold the write lock) */
     size_t scratch_cap;
+    gs_vtombs tombs; /* committed deleted roles (tomb.c) */
+    int tombs_loaded;
 };
 
 gs_vcache *gs_vcache_create(size_t budget_bytes)
@@ -76,6 +78,29 @@ void gs_vcache_clear(gs_vcache *c)
     }
     c->entries = 0;
     c->bytes = c->nbuckets * sizeof(*c->buckets);
+    free(c->tombs.p);
+    memset(&c->tombs, 0, sizeof(c->tombs));
+    c->tombs_loaded = 0;
+}
+
+gs_vtombs *gs_vcache_tombs(gs_vcache *c)
+{
+    return c && c->tombs_loaded ? &c->tombs : NULL;
+}
+
+gs_vtombs *gs_vcache_tombs_slot(gs_vcache *c)
+{
+    if (!c)
+        return NULL;
+    c->tombs_loaded = 0;
+    c->tombs.n = 0;
+    return &c->tombs;
+}
+
+void gs_vcache_tombs_set_loaded(gs_vcache *c, int loaded)
+{
+    if (c)
+        c->tombs_loaded = loaded;
 }
 
 void gs_vcache_destroy(gs_vcache *c)

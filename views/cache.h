@@ -40,6 +40,22 @@ void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const voi
 void gs_vcache_del(gs_vcache *c, int cf, const void *key, size_t klen);
 void gs_vcache_clear(gs_vcache *c);
 
+/* A sorted set of (guild, role) pairs: the deleted-role tombstones
+ * (tomb.c). p[2i] is the guild, p[2i + 1] the role; n pairs. */
+typedef struct gs_vtombs {
+    uint64_t *p;
+    size_t n, cap;
+} gs_vtombs;
+
+/* The committed tombstones the cache holds beside the entities (same lock
+ * rules), or NULL when c is NULL or they are not loaded (then ask
+ * RocksDB). gs_vcache_tombs_load_slot hands out the empty set to fill;
+ * gs_vcache_tombs_set_loaded(c, 1) then publishes it. A clear forgets
+ * them (not loaded). */
+gs_vtombs *gs_vcache_tombs(gs_vcache *c);
+gs_vtombs *gs_vcache_tombs_slot(gs_vcache *c);
+void gs_vcache_tombs_set_loaded(gs_vcache *c, int loaded);
+
 typedef struct gs_vcache_stats {
     size_t entries, bytes, budget;
 } gs_vcache_stats;

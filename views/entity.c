@@ -132,6 +132,20 @@ int gs_vent_write(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id, const
         free(old);
         return rc;
     }
+    /* A member given a role its guild deleted before (the payload lists
+     * it): the tombstone goes first (tomb.c), then the value is built again
+     * (materializing reused tx->mb and tx->val). */
+    gs_jval rv;
+    if (t == GS_VIEW_MEMBER && obj && gs_json_getz(*obj, "roles", &rv)) {
+        int redo = 0;
+        rc = gs_vtomb_check_member(tx, guild, (const uint8_t *)tx->val.p, tx->val.len, &redo);
+        if (rc != GS_OK || redo) {
+            free(old);
+            if (rc != GS_OK)
+                return rc;
+            return gs_vent_write(tx, t, guild, id, obj, skip, extra, nextra, mode, existed);
+        }
+    }
     /* Unchanged values are not rewritten: repeated snapshots and partial
      * members that match cost a read, not a write. */
     int same = old && old_len == tx->val.len && memcmp(old, tx->val.p, old_len) == 0;

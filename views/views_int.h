@@ -118,6 +118,7 @@ typedef struct gs_vtx {
     gs_vbuf val;
     uint64_t *ids; /* scratch id set for snapshot replacement */
     size_t nids, cap_ids;
+    int tomb_pending; /* a role tombstone was written in this call */
 } gs_vtx;
 
 /* A bad payload: set tx->reason, return GS_EFRAME. The record is rolled
@@ -225,6 +226,45 @@ int gs_vtx_me(gs_vtx *tx, uint64_t *me);
 /* Record a guild's availability in meta (and nothing else). */
 int gs_vtx_avail(gs_vtx *tx, uint64_t guild, int unavailable);
 
+/* ---- tomb.c: deleted-role tombstones (idx 'D' guild role) ---- */
+
+#define GS_VIDX_ROLEDEL 'D'
+size_t gs_vtomb_key(uint64_t guild, uint64_t role, uint8_t key[17]);
+/* Set operations (gs_vtombs in cache.h); add: 0 ok, -1 out of memory. */
+int gs_vtombs_add(gs_vtombs *s, uint64_t g, uint64_t r);
+void gs_vtombs_del(gs_vtombs *s, uint64_t g, uint64_t r);
+int gs_vtombs_has(const gs_vtombs *s, uint64_t g, uint64_t r);
+/* The pairs of guild g (stride 2, roles ascending): their number. */
+size_t gs_vtombs_guild(const gs_vtombs *s, uint64_t g, const uint64_t **pairs);
+void gs_vtombs_free(gs_vtombs *s);
+/* Read the tombstones of guild (all = 0) or of every guild (all = 1) with
+ * ro into out (emptied first). */
+int gs_vtomb_load(gs_views *v, const rocksdb_readoptions_t *ro, int all, uint64_t guild,
+                  gs_vtombs *out, gs_err *err);
+/* 1 if the member value's roles hold one of the n pairs' roles (one
+ * guild's pairs, from gs_vtombs_guild). */
+int gs_vtomb_roles_hit(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n);
+/* A member value as it must be shown: 1 with out = val without those
+ * roles, 0 if val shows as it is, <0 (GS_ECORRUPT, GS_ENOMEM). */
+int gs_vtomb_filter(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n, gs_vbuf *out);
+/* Applier: is (guild, role) tombstoned (overlay, committed set, RocksDB):
+ * 1, 0, <0. guild_maybe: 0 if guild surely has none. */
+int gs_vtomb_is(gs_vtx *tx, uint64_t guild, uint64_t role);
+int gs_vtomb_guild_maybe(gs_vtx *tx, uint64_t guild);
+int gs_vtomb_put(gs_vtx *tx, uint64_t guild, uint64_t role);
+/* Strip role from every member of guild, then drop the tombstone. */
+int gs_vtomb_materialize(gs_vtx *tx, uint64_t guild, uint64_t role);
+/* Before a member value val (whose roles come from the payload) is
+ * written: materialize every tombstone of the roles it lists;
+ * *materialized = 1 if any was (the caller must rebuild val: the
+ * transaction's scratch buffers were reused). */
+int gs_vtomb_check_member(gs_vtx *tx, uint64_t guild, const uint8_t *val, size_t vlen,
+                          int *materialized);
+/* GUILD_DELETE: drop the guild's tombstones. */
+int gs_vtomb_drop_guild(gs_vtx *tx, uint64_t guild);
+/* ap_role.c: rewrite every member of guild holding role without it. */
+int gs_vrole_strip(gs_vtx *tx, uint64_t guild, uint64_t role);
+
 /* ---- dispatch.c ---- */
 
 typedef int (*gs_vhandler)(gs_vtx *tx, gs_jval d);
@@ -287,8 +327,11 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
  * joined from the users family of the same state (cached: through the
  * entity cache with cache_lock held for reading; else RocksDB with ro).
  * The result is either val itself or built in scratch. */
+/* A member's roles leave out those of tombs (its guild's pairs from
+ * gs_vtombs_guild, ntombs of them; NULL/0: none). */
 int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
                    const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                   gs_vbuf *scratch, const uint8_t **out, size_t *out_len, gs_err *err);
+                   const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch, const uint8_t **out,
+                   size_t *out_len, gs_err *err);
 
 #endif
