@@ -23,6 +23,7 @@ static void tx_init(gs_vtx *tx, gs_views *v, gs_err *err)
 
 static void tx_free(gs_vtx *tx)
 {
+    gs_vtx_drop_iters(tx);
     gs_mpb_free(&tx->mb);
     gs_vbuf_free(&tx->val);
     free(tx->ids);
@@ -139,10 +140,18 @@ static int commit(gs_views *v, gs_err *err)
     return GS_OK;
 }
 
-/* The committed tombstones into the entity cache, once (after a start, a
- * wipe or a cache clear). Without them every member write asks RocksDB. */
+/* At the first apply, whether the cache is complete; then the committed
+ * tombstones into the entity cache, once (after a start, a wipe or a cache
+ * clear). Without them every member write asks RocksDB. */
 static void load_tombs(gs_views *v)
 {
+    if (v->ecache && !gs_vcache_decided(v->ecache)) {
+        /* At watermark 0 nothing was ever committed: the (empty) cache
+         * holds every key there is (cache.h, completeness). */
+        pthread_rwlock_wrlock(&v->cache_lock);
+        gs_vcache_set_complete(v->ecache, v->watermark == 0);
+        pthread_rwlock_unlock(&v->cache_lock);
+    }
     if (!v->ecache || gs_vcache_tombs(v->ecache))
         return;
     gs_err lerr;
@@ -204,6 +213,7 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
         rc = put_u64(&tx, GS_VMETA_WATERMARK, wm);
         if (rc == GS_OK && fails != v->fail_count)
             rc = put_u64(&tx, GS_VMETA_FAILCOUNT, fails);
+        gs_vtx_drop_iters(&tx);
         if (rc == GS_OK)
             rc = commit(v, err);
         if (rc == GS_OK) {
@@ -253,6 +263,7 @@ int gs_views_wipe(gs_views *v, gs_err *err)
             if (v->ecache) {
                 pthread_rwlock_wrlock(&v->cache_lock);
                 gs_vcache_clear(v->ecache);
+                gs_vcache_set_complete(v->ecache, 1); /* the database is empty */
                 v->cache_gen++;
                 pthread_rwlock_unlock(&v->cache_lock);
                 /* The cache's entries were allocated by whichever thread

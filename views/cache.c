@@ -43,6 +43,11 @@ struct gs_vcache {
     size_t scratch_cap;
     gs_vtombs tombs; /* committed deleted roles (tomb.c) */
     int tombs_loaded;
+    /* Completeness (cache.h, gs_vcache_absent): every committed entity key
+     * is cached or in the bloom of keys left out (evicted, too large). */
+    int complete, decided;
+    uint8_t *bloom;
+    size_t bloom_mask; /* bits - 1 */
 };
 
 gs_vcache *gs_vcache_create(size_t budget_bytes)
@@ -60,7 +65,63 @@ gs_vcache *gs_vcache_create(size_t budget_bytes)
     }
     c->budget = budget_bytes;
     c->bytes = c->nbuckets * sizeof(*c->buckets);
+    /* About 3 % of the budget: 1 MiB (8 Mbit) for 40 MiB keeps false
+     * positives near 3 % up to a million keys left out. */
+    size_t bb = 64 * 1024;
+    while (bb * 2 <= budget_bytes / 32)
+        bb *= 2;
+    c->bloom = calloc(bb, 1);
+    if (c->bloom) {
+        c->bloom_mask = bb * 8 - 1;
+        c->bytes += bb;
+    }
     return c;
+}
+
+static void bloom_add(gs_vcache *c, int cf, const void *key, size_t klen)
+{
+    if (!c->complete || !c->bloom)
+        return;
+    uint64_t h = XXH3_64bits_withSeed(key, klen, (uint64_t)cf + 101);
+    uint32_t a = (uint32_t)h, b = (uint32_t)(h >> 32) | 1;
+    for (uint32_t i = 0; i < 3; i++) {
+        size_t bit = (a + i * b) & c->bloom_mask;
+        c->bloom[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+    }
+}
+
+static int bloom_maybe(const gs_vcache *c, int cf, const void *key, size_t klen)
+{
+    uint64_t h = XXH3_64bits_withSeed(key, klen, (uint64_t)cf + 101);
+    uint32_t a = (uint32_t)h, b = (uint32_t)(h >> 32) | 1;
+    for (uint32_t i = 0; i < 3; i++) {
+        size_t bit = (a + i * b) & c->bloom_mask;
+        if (!(c->bloom[bit >> 3] & (1u << (bit & 7))))
+            return 0;
+    }
+    return 1;
+}
+
+int gs_vcache_absent(gs_vcache *c, int cf, const void *key, size_t klen)
+{
+    if (!c || !c->complete || !c->bloom || klen > KEY_MAX)
+        return 0;
+    return !bloom_maybe(c, cf, key, klen);
+}
+
+int gs_vcache_decided(const gs_vcache *c)
+{
+    return c ? c->decided : 1;
+}
+
+void gs_vcache_set_complete(gs_vcache *c, int complete)
+{
+    if (!c)
+        return;
+    c->decided = 1;
+    c->complete = complete && c->bloom;
+    if (c->bloom)
+        memset(c->bloom, 0, (c->bloom_mask + 1) / 8);
 }
 
 void gs_vcache_clear(gs_vcache *c)
@@ -81,6 +142,11 @@ void gs_vcache_clear(gs_vcache *c)
     free(c->tombs.p);
     memset(&c->tombs, 0, sizeof(c->tombs));
     c->tombs_loaded = 0;
+    /* What was cached is gone: no claim about absent keys any more (a
+     * wipe makes a new one, gs_vcache_set_complete). */
+    c->complete = 0;
+    if (c->bloom)
+        c->bytes += (c->bloom_mask + 1) / 8;
 }
 
 gs_vtombs *gs_vcache_tombs(gs_vcache *c)
@@ -110,6 +176,7 @@ void gs_vcache_destroy(gs_vcache *c)
     gs_vcache_clear(c);
     free(c->buckets);
     free(c->scratch);
+    free(c->bloom);
     free(c);
 }
 
@@ -198,6 +265,7 @@ static void make_room(gs_vcache *c, size_t need)
                 atomic_store_explicit(&(*p)->ref, 0, memory_order_relaxed);
                 p = &(*p)->next;
             } else {
+                bloom_add(c, (*p)->cf, (*p)->data, (*p)->klen);
                 unlink_entry(c, p);
             }
         }
@@ -254,17 +322,24 @@ void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const voi
     struct entry **p = slot_of(c, cf, key, klen, h);
     if (*p)
         unlink_entry(c, p);
-    if (vlen > UINT32_MAX || ENTRY_OVERHEAD + klen + vlen > c->budget / 8)
+    /* A key left out is remembered as maybe present (completeness). */
+    if (vlen > UINT32_MAX || ENTRY_OVERHEAD + klen + vlen > c->budget / 8) {
+        bloom_add(c, cf, key, klen);
         return;
+    }
     size_t plen = pack(c, cf, val, vlen);
     size_t keep = plen ? plen : vlen;
     size_t need = ENTRY_OVERHEAD + klen + keep;
     make_room(c, need);
-    if (c->bytes + need > c->budget)
+    if (c->bytes + need > c->budget) {
+        bloom_add(c, cf, key, klen);
         return;
+    }
     struct entry *e = malloc(sizeof(*e) + klen + keep);
-    if (!e)
+    if (!e) {
+        bloom_add(c, cf, key, klen);
         return;
+    }
     e->hash = h;
     e->vlen = (uint32_t)keep;
     e->dlen = (uint32_t)vlen;

@@ -56,6 +56,17 @@ gs_vtombs *gs_vcache_tombs(gs_vcache *c);
 gs_vtombs *gs_vcache_tombs_slot(gs_vcache *c);
 void gs_vcache_tombs_set_loaded(gs_vcache *c, int loaded);
 
+/* Completeness: while set, every entity key committed to RocksDB is either
+ * cached or was added to a bloom filter of keys left out (evicted, too
+ * large, out of memory); a key in neither is absent, and the applier skips
+ * the RocksDB miss. Set (with an empty bloom) when the database is known
+ * empty: the first apply at watermark 0, a wipe. A clear drops it.
+ * gs_vcache_absent: 1 = surely absent (lock held for reading);
+ * gs_vcache_decided: whether the first apply has decided yet. */
+int gs_vcache_absent(gs_vcache *c, int cf, const void *key, size_t klen);
+int gs_vcache_decided(const gs_vcache *c);
+void gs_vcache_set_complete(gs_vcache *c, int complete);
+
 typedef struct gs_vcache_stats {
     size_t entries, bytes, budget;
 } gs_vcache_stats;

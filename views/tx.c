@@ -61,12 +61,17 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
         if (fill)
             pthread_rwlock_rdlock(&v->cache_lock);
         int hit = gs_vcache_get(v->ecache, cf, key, klen, val, vlen);
+        /* New members, users, presences: known absent without asking
+         * RocksDB (a miss costs 1-2 us through its filters). */
+        int absent = hit == 0 && fill && gs_vcache_absent(v->ecache, cf, key, klen);
         if (fill)
             pthread_rwlock_unlock(&v->cache_lock);
         if (hit < 0)
             return gs_err_set(err, GS_ENOMEM, "out of memory reading views");
         if (hit)
             return 1;
+        if (absent)
+            return 0;
     }
     char *rerr = NULL;
     *val = rocksdb_get_cf(v->db, ro, v->cf[cf], key, klen, vlen, &rerr);
@@ -201,9 +206,20 @@ int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_i
         memcpy(it->ov, ents, n * sizeof(*it->ov));
         it->nov = n;
     }
-    const rocksdb_readoptions_t *ro =
-        cf == GS_VCF_IDX && plen >= GS_VIDX_PREFIX ? tx->v->ro_pfx : tx->v->ro;
-    it->it = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);
+    int pfx = cf == GS_VCF_IDX && plen >= GS_VIDX_PREFIX;
+    const rocksdb_readoptions_t *ro = pfx ? tx->v->ro_pfx : tx->v->ro;
+    if (!tx->its_busy[cf][pfx]) {
+        if (!tx->its[cf][pfx])
+            tx->its[cf][pfx] = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);
+        it->it = tx->its[cf][pfx];
+        if (it->it) {
+            it->busy = &tx->its_busy[cf][pfx];
+            *it->busy = 1;
+        }
+    } else {
+        /* Nested scans of one family: a private iterator. */
+        it->it = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);
+    }
     if (!it->it) {
         free(it->ov);
         it->ov = NULL;
@@ -253,13 +269,27 @@ void gs_vtx_it_next(gs_vtx_it *it)
 
 void gs_vtx_it_close(gs_vtx_it *it)
 {
-    if (it->it)
+    if (it->busy)
+        *it->busy = 0;
+    else if (it->it)
         rocksdb_iter_destroy(it->it);
+    it->busy = NULL;
     free(it->ov);
     it->it = NULL;
     it->ov = NULL;
     it->nov = it->iov = 0;
     it->src = 0;
+}
+
+void gs_vtx_drop_iters(gs_vtx *tx)
+{
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++)
+        for (int k = 0; k < 2; k++) {
+            if (tx->its[cf][k])
+                rocksdb_iter_destroy(tx->its[cf][k]);
+            tx->its[cf][k] = NULL;
+            tx->its_busy[cf][k] = 0;
+        }
 }
 
 int gs_vtx_me(gs_vtx *tx, uint64_t *me)

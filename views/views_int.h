@@ -119,7 +119,16 @@ typedef struct gs_vtx {
     uint64_t *ids; /* scratch id set for snapshot replacement */
     size_t nids, cap_ids;
     int tomb_pending; /* a role tombstone was written in this call */
+    /* RocksDB iterators kept for the whole call, per family and read
+     * options (0 total order, 1 idx prefix): RocksDB does not change during
+     * a call (one write at its end), so a seek on a kept iterator sees what
+     * a new one would, without the cost of creating it (~20 us). */
+    rocksdb_iterator_t *its[GS_VCF_COUNT][2];
+    uint8_t its_busy[GS_VCF_COUNT][2];
 } gs_vtx;
+
+/* Destroy the kept iterators (before the call's write). */
+void gs_vtx_drop_iters(gs_vtx *tx);
 
 /* A bad payload: set tx->reason, return GS_EFRAME. The record is rolled
  * back and counted; the batch goes on. */
@@ -139,6 +148,7 @@ int gs_vtx_del(gs_vtx *tx, int cf, const void *key, size_t klen);
  * (as they were when the iterator was opened: collect, close, then write). */
 typedef struct gs_vtx_it {
     rocksdb_iterator_t *it; /* RocksDB part */
+    uint8_t *busy;          /* kept iterator's busy flag (NULL: own it) */
     uint8_t prefix[24];
     size_t plen;
     gs_ov_ent *ov; /* overlay part, sorted */
