@@ -106,6 +106,14 @@ static void add_to_cache(void *ud, const gs_ov_ent *e)
     }
     if (e->cf >= GS_VIEW_TYPE_COUNT)
         return;
+    gs_vks *ks = gs_vcache_keysets(v->ecache);
+    if (ks && e->klen == 16 && gs_vtx_keyset_family(e->cf)) {
+        uint64_t g = gs_get_be64(e->key), id = gs_get_be64(e->key + 8);
+        if (e->deleted)
+            gs_vks_del(ks, e->cf, g, id);
+        else if (gs_vks_add(ks, e->cf, g, id, gs_vcache_complete(v->ecache)) != 0)
+            v->commit_oom = 1;
+    }
     if (e->deleted)
         gs_vcache_del(v->ecache, e->cf, e->key, e->klen);
     else
@@ -131,8 +139,9 @@ static int commit(gs_views *v, gs_err *err)
     }
     if (v->ecache) {
         pthread_rwlock_wrlock(&v->cache_lock);
+        v->commit_oom = 0;
         int rc = gs_ov_each(v->ov, add_to_cache, v);
-        if (rc != 0) /* cannot tell which keys are stale: forget them all */
+        if (rc != 0 || v->commit_oom) /* cannot tell which keys are stale: forget them all */
             gs_vcache_clear(v->ecache);
         v->cache_gen++;
         pthread_rwlock_unlock(&v->cache_lock);

@@ -14,6 +14,7 @@
 
 #include "cache.h"
 #include "cpack.h"
+#include "keyset.h"
 
 #define KEY_MAX 24
 /* Bytes charged per entry beyond key and value: the struct and malloc's
@@ -46,6 +47,7 @@ struct gs_vcache {
     /* Completeness (cache.h, gs_vcache_absent): every committed entity key
      * is cached or in the bloom of keys left out (evicted, too large). */
     int complete, decided;
+    gs_vks *keysets; /* guild-scoped id sets (keyset.h) */
     uint8_t *bloom;
     size_t bloom_mask; /* bits - 1 */
 };
@@ -70,6 +72,7 @@ gs_vcache *gs_vcache_create(size_t budget_bytes)
     size_t bb = 64 * 1024;
     while (bb * 2 <= budget_bytes / 32)
         bb *= 2;
+    c->keysets = gs_vks_create();
     c->bloom = calloc(bb, 1);
     if (c->bloom) {
         c->bloom_mask = bb * 8 - 1;
@@ -109,6 +112,16 @@ int gs_vcache_absent(gs_vcache *c, int cf, const void *key, size_t klen)
     return !bloom_maybe(c, cf, key, klen);
 }
 
+int gs_vcache_complete(const gs_vcache *c)
+{
+    return c && c->complete;
+}
+
+gs_vks *gs_vcache_keysets(gs_vcache *c)
+{
+    return c ? c->keysets : NULL;
+}
+
 int gs_vcache_decided(const gs_vcache *c)
 {
     return c ? c->decided : 1;
@@ -120,6 +133,7 @@ void gs_vcache_set_complete(gs_vcache *c, int complete)
         return;
     c->decided = 1;
     c->complete = complete && c->bloom;
+    gs_vks_clear(c->keysets);
     if (c->bloom)
         memset(c->bloom, 0, (c->bloom_mask + 1) / 8);
 }
@@ -145,6 +159,7 @@ void gs_vcache_clear(gs_vcache *c)
     /* What was cached is gone: no claim about absent keys any more (a
      * wipe makes a new one, gs_vcache_set_complete). */
     c->complete = 0;
+    gs_vks_clear(c->keysets);
     if (c->bloom)
         c->bytes += (c->bloom_mask + 1) / 8;
 }
@@ -177,6 +192,7 @@ void gs_vcache_destroy(gs_vcache *c)
     free(c->buckets);
     free(c->scratch);
     free(c->bloom);
+    gs_vks_destroy(c->keysets);
     free(c);
 }
 

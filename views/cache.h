@@ -65,6 +65,10 @@ void gs_vcache_tombs_set_loaded(gs_vcache *c, int loaded);
  * gs_vcache_decided: whether the first apply has decided yet. */
 int gs_vcache_absent(gs_vcache *c, int cf, const void *key, size_t klen);
 int gs_vcache_decided(const gs_vcache *c);
+int gs_vcache_complete(const gs_vcache *c);
+/* The applier's guild-scoped id sets (keyset.h), cleared with the cache
+ * and whenever completeness is set. NULL if c is. */
+struct gs_vks *gs_vcache_keysets(gs_vcache *c);
 void gs_vcache_set_complete(gs_vcache *c, int complete);
 
 typedef struct gs_vcache_stats {

@@ -16,6 +16,7 @@
 #include "mp.h"
 #include "overlay.h"
 #include "cache.h"
+#include "keyset.h"
 
 /* Column families: one per entity type (numbered as gs_view_type), then
  * meta and idx. Order is the dump order. */
@@ -72,6 +73,7 @@ struct gs_views {
     uint64_t me;
     int me_known;
     uint64_t last_trim_ns; /* see trim() in apply.c */
+    int commit_oom;        /* the cache could not follow a commit (apply.c) */
 };
 
 /* ---- db.c ---- */
@@ -127,6 +129,8 @@ typedef struct gs_vtx {
     uint8_t its_busy[GS_VCF_COUNT][2];
 } gs_vtx;
 
+/* Families whose guild-scoped ids the applier keeps in memory. */
+int gs_vtx_keyset_family(int cf);
 /* Destroy the kept iterators (before the call's write). */
 void gs_vtx_drop_iters(gs_vtx *tx);
 
@@ -149,6 +153,15 @@ int gs_vtx_del(gs_vtx *tx, int cf, const void *key, size_t klen);
 typedef struct gs_vtx_it {
     rocksdb_iterator_t *it; /* RocksDB part */
     uint8_t *busy;          /* kept iterator's busy flag (NULL: own it) */
+    /* Or the committed part from the keysets (keyset.h): ids of one guild,
+     * values read by point when asked for. */
+    int ksmode, cf;
+    uint64_t *ks;
+    size_t nks, iks;
+    uint8_t kkey[16];
+    char *kval;
+    size_t kvlen;
+    int kval_read;
     uint8_t prefix[24];
     size_t plen;
     gs_ov_ent *ov; /* overlay part, sorted */
