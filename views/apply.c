@@ -24,6 +24,7 @@ static void tx_init(gs_vtx *tx, gs_views *v, gs_err *err)
 static void tx_free(gs_vtx *tx)
 {
     gs_vtx_drop_iters(tx);
+    free(tx->upend);
     gs_mpb_free(&tx->mb);
     gs_vbuf_free(&tx->val);
     free(tx->ids);
@@ -95,6 +96,15 @@ static void add_to_batch(void *ud, const gs_ov_ent *e)
 static void add_to_cache(void *ud, const gs_ov_ent *e)
 {
     gs_views *v = ud;
+    if (e->cf == GS_VCF_IDX && e->klen == 17 && e->key[0] == 'U') {
+        gs_vum *um = gs_vcache_usermap(v->ecache);
+        uint64_t u = gs_get_be64(e->key + 1), g = gs_get_be64(e->key + 9);
+        if (um && e->deleted)
+            gs_vum_del(um, u, g);
+        else if (um)
+            gs_vum_put(um, u, g);
+        return;
+    }
     if (e->cf == GS_VCF_IDX && e->klen == 17 && e->key[0] == GS_VIDX_ROLEDEL) {
         gs_vtombs *s = gs_vcache_tombs(v->ecache);
         uint64_t g = gs_get_be64(e->key + 1), r = gs_get_be64(e->key + 9);

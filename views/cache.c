@@ -48,6 +48,7 @@ struct gs_vcache {
      * is cached or in the bloom of keys left out (evicted, too large). */
     int complete, decided;
     gs_vks *keysets; /* guild-scoped id sets (keyset.h) */
+    gs_vum *usermap; /* the one guild of each user (keyset.h) */
     uint8_t *bloom;
     size_t bloom_mask; /* bits - 1 */
 };
@@ -73,6 +74,7 @@ gs_vcache *gs_vcache_create(size_t budget_bytes)
     while (bb * 2 <= budget_bytes / 32)
         bb *= 2;
     c->keysets = gs_vks_create();
+    c->usermap = gs_vum_create();
     c->bloom = calloc(bb, 1);
     if (c->bloom) {
         c->bloom_mask = bb * 8 - 1;
@@ -122,6 +124,11 @@ gs_vks *gs_vcache_keysets(gs_vcache *c)
     return c ? c->keysets : NULL;
 }
 
+gs_vum *gs_vcache_usermap(gs_vcache *c)
+{
+    return c && c->complete ? c->usermap : NULL;
+}
+
 int gs_vcache_decided(const gs_vcache *c)
 {
     return c ? c->decided : 1;
@@ -134,6 +141,7 @@ void gs_vcache_set_complete(gs_vcache *c, int complete)
     c->decided = 1;
     c->complete = complete && c->bloom;
     gs_vks_clear(c->keysets);
+    gs_vum_clear(c->usermap);
     if (c->bloom)
         memset(c->bloom, 0, (c->bloom_mask + 1) / 8);
 }
@@ -160,6 +168,7 @@ void gs_vcache_clear(gs_vcache *c)
      * wipe makes a new one, gs_vcache_set_complete). */
     c->complete = 0;
     gs_vks_clear(c->keysets);
+    gs_vum_clear(c->usermap);
     if (c->bloom)
         c->bytes += (c->bloom_mask + 1) / 8;
 }
@@ -193,6 +202,7 @@ void gs_vcache_destroy(gs_vcache *c)
     free(c->scratch);
     free(c->bloom);
     gs_vks_destroy(c->keysets);
+    gs_vum_destroy(c->usermap);
     free(c);
 }
 

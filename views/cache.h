@@ -69,6 +69,8 @@ int gs_vcache_complete(const gs_vcache *c);
 /* The applier's guild-scoped id sets (keyset.h), cleared with the cache
  * and whenever completeness is set. NULL if c is. */
 struct gs_vks *gs_vcache_keysets(gs_vcache *c);
+/* The user map (keyset.h), only while complete (else NULL). */
+struct gs_vum *gs_vcache_usermap(gs_vcache *c);
 void gs_vcache_set_complete(gs_vcache *c, int complete);
 
 typedef struct gs_vcache_stats {

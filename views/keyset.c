@@ -201,3 +201,134 @@ void gs_vks_del(gs_vks *s, int cf, uint64_t guild, uint64_t id)
     e->n--;
     s->ids--;
 }
+
+/* ---- the user map: which guild a user is a member of, when only one ---- */
+
+#define UM_NONE  0
+#define UM_MULTI UINT64_MAX
+/* At most this many slots (16 bytes each): beyond, the map gives up and
+ * membership checks go back to RocksDB. */
+#define UM_MAX_SLOTS (1u << 19)
+
+struct um_slot {
+    uint64_t user; /* 0: empty (user ids are never 0) */
+    uint64_t guild;
+};
+
+struct gs_vum {
+    struct um_slot *t;
+    size_t cap, used;
+    int off; /* gave up (too many users or out of memory) */
+};
+
+gs_vum *gs_vum_create(void)
+{
+    return calloc(1, sizeof(gs_vum));
+}
+
+void gs_vum_clear(gs_vum *m)
+{
+    if (!m)
+        return;
+    free(m->t);
+    memset(m, 0, sizeof(*m));
+}
+
+void gs_vum_destroy(gs_vum *m)
+{
+    gs_vum_clear(m);
+    free(m);
+}
+
+size_t gs_vum_bytes(const gs_vum *m)
+{
+    return m ? m->cap * sizeof(struct um_slot) : 0;
+}
+
+static size_t um_hash(uint64_t user)
+{
+    uint64_t x = user * 0x9e3779b97f4a7c15ull;
+    return (size_t)(x ^ (x >> 31));
+}
+
+static struct um_slot *um_find(const gs_vum *m, uint64_t user, int *found)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = um_hash(user) & mask;; i = (i + 1) & mask) {
+        if (m->t[i].user == user || m->t[i].user == 0) {
+            *found = m->t[i].user == user;
+            return &m->t[i];
+        }
+    }
+}
+
+static int um_grow(gs_vum *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 4096;
+    if (cap > UM_MAX_SLOTS)
+        return -1;
+    struct um_slot *t = calloc(cap, sizeof(*t));
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->t[i].user)
+            continue;
+        size_t j = um_hash(m->t[i].user) & (cap - 1);
+        while (t[j].user)
+            j = (j + 1) & (cap - 1);
+        t[j] = m->t[i];
+    }
+    free(m->t);
+    m->t = t;
+    m->cap = cap;
+    return 0;
+}
+
+void gs_vum_put(gs_vum *m, uint64_t user, uint64_t guild)
+{
+    if (!m || m->off || !user)
+        return;
+    if ((m->used + 1) * 4 > m->cap * 3 && um_grow(m) != 0) {
+        gs_vum_clear(m);
+        m->off = 1;
+        return;
+    }
+    int found;
+    struct um_slot *s = um_find(m, user, &found);
+    if (!found) {
+        s->user = user;
+        s->guild = guild;
+        m->used++;
+    } else if (s->guild == UM_NONE) {
+        s->guild = guild;
+    } else if (s->guild != guild) {
+        s->guild = UM_MULTI;
+    }
+}
+
+void gs_vum_del(gs_vum *m, uint64_t user, uint64_t guild)
+{
+    if (!m || m->off || !m->cap)
+        return;
+    int found;
+    struct um_slot *s = um_find(m, user, &found);
+    if (found && s->guild == guild)
+        s->guild = UM_NONE;
+}
+
+int gs_vum_get(const gs_vum *m, uint64_t user, uint64_t *guild)
+{
+    if (!m || m->off)
+        return -1;
+    *guild = UM_NONE;
+    if (!m->cap)
+        return 0;
+    int found;
+    const struct um_slot *s = um_find(m, user, &found);
+    if (!found || s->guild == UM_NONE)
+        return 0;
+    if (s->guild == UM_MULTI)
+        return -1;
+    *guild = s->guild;
+    return 1;
+}

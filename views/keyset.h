@@ -28,4 +28,21 @@ int gs_vks_set(gs_vks *s, int cf, uint64_t guild, const uint64_t *ids, size_t n)
 int gs_vks_add(gs_vks *s, int cf, uint64_t guild, uint64_t id, int create);
 void gs_vks_del(gs_vks *s, int cf, uint64_t guild, uint64_t id);
 
+/* The user map: for each user, the one guild it is a member of (as
+ * committed), "none", or "several" (then unknown). Kept by the applier
+ * while the entity cache is complete (every commit since an empty
+ * database went through it), from the user index entries ('U' user guild)
+ * of each commit: put and del are exact on "none" and "one". Gives up
+ * (gs_vum_get -1 for every user) past about 390 000 users. */
+typedef struct gs_vum gs_vum;
+gs_vum *gs_vum_create(void);
+void gs_vum_destroy(gs_vum *m);
+void gs_vum_clear(gs_vum *m);
+size_t gs_vum_bytes(const gs_vum *m);
+void gs_vum_put(gs_vum *m, uint64_t user, uint64_t guild);
+void gs_vum_del(gs_vum *m, uint64_t user, uint64_t guild);
+/* 1 with *guild: a member of exactly that guild; 0: of none; -1: unknown
+ * (several, or the map gave up). */
+int gs_vum_get(const gs_vum *m, uint64_t user, uint64_t *guild);
+
 #endif

@@ -121,6 +121,10 @@ typedef struct gs_vtx {
     uint64_t *ids; /* scratch id set for snapshot replacement */
     size_t nids, cap_ids;
     int tomb_pending; /* a role tombstone was written in this call */
+    /* Users given a user index entry in this call (a set; entries of
+     * rolled-back records stay: it only sends a check the slow way). */
+    uint64_t *upend;
+    size_t upend_n, upend_cap;
     /* RocksDB iterators kept for the whole call, per family and read
      * options (0 total order, 1 idx prefix): RocksDB does not change during
      * a call (one write at its end), so a seek on a kept iterator sees what
