@@ -54,7 +54,9 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
              int fill, char **val, size_t *vlen, gs_err *err)
 {
     *val = NULL;
-    int cacheable = v->ecache && cf < GS_VIEW_TYPE_COUNT;
+    /* Entities, and the locators (read by every deletion of a located
+     * entity). */
+    int cacheable = v->ecache && (cf < GS_VIEW_TYPE_COUNT || gs_vidx_cached(cf, key, klen));
     if (cacheable) {
         /* The applier holds no lock yet: point gets may be filling the
          * cache beside it. Callers with fill == 0 hold the read lock. */
@@ -125,6 +127,11 @@ static int cmp_key(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     if (c)
         return c;
     return al < bl ? -1 : al > bl;
+}
+
+int gs_vidx_cached(int cf, const void *key, size_t klen)
+{
+    return cf == GS_VCF_IDX && klen == 10 && ((const uint8_t *)key)[0] == 'L';
 }
 
 int gs_vtx_keyset_family(int cf)
