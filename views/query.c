@@ -34,8 +34,9 @@ static int db_get(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const ui
 }
 
 static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached,
-                         const uint8_t *key, const uint8_t *val, size_t vlen, gs_vbuf *scratch,
-                         const uint8_t **out, size_t *out_len, gs_err *err);
+                         const uint8_t *key, const uint8_t *val, size_t vlen, const uint64_t *tombs,
+                         size_t ntombs, gs_vbuf *scratch, const uint8_t **out, size_t *out_len,
+                         gs_err *err);
 
 int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
                    const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
@@ -47,27 +48,17 @@ int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_
         *out_len = vlen;
         return GS_OK;
     }
-    /* Roles the guild deleted are not shown (tomb.c). */
-    gs_vbuf filtered = {0};
-    if (ntombs) {
-        int frc = gs_vtomb_filter(val, vlen, tombs, ntombs, &filtered);
-        if (frc == 1) {
-            val = (const uint8_t *)filtered.p;
-            vlen = filtered.len;
-        } else if (frc < 0) {
-            gs_vbuf_free(&filtered);
-            return frc == GS_ENOMEM ? gs_err_set(err, frc, "out of memory building a member")
-                                    : gs_err_set(err, frc, "views member: stored value is damaged");
-        }
-    }
-    int rc = member_object(v, ro, cached, key, val, vlen, scratch, out, out_len, err);
-    gs_vbuf_free(&filtered);
-    return rc;
+    /* Roles the guild deleted are not shown (tomb.c): the entries are then
+     * copied one by one, the roles filtered. */
+    int hit = ntombs && gs_vtomb_roles_hit(val, vlen, tombs, ntombs);
+    return member_object(v, ro, cached, key, val, vlen, hit ? tombs : NULL, hit ? ntombs : 0,
+                         scratch, out, out_len, err);
 }
 
 static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached,
-                         const uint8_t *key, const uint8_t *val, size_t vlen, gs_vbuf *scratch,
-                         const uint8_t **out, size_t *out_len, gs_err *err)
+                         const uint8_t *key, const uint8_t *val, size_t vlen, const uint64_t *tombs,
+                         size_t ntombs, gs_vbuf *scratch, const uint8_t **out, size_t *out_len,
+                         gs_err *err)
 {
     /* A member is shown as Discord shows it: with its user object. */
     gs_mpr r;
@@ -99,7 +90,13 @@ static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cache
         gs_mp_pack_idstr(&pk, uid);
     }
     rocksdb_free(user);
-    gs_vbuf_put(scratch, r.p, (size_t)(r.end - r.p));
+    if (ntombs) {
+        rc = gs_vtomb_put_entries(val, vlen, tombs, ntombs, scratch, 0);
+        if (rc == GS_ECORRUPT)
+            return gs_err_set(err, rc, "views member: stored value is damaged");
+    } else {
+        gs_vbuf_put(scratch, r.p, (size_t)(r.end - r.p));
+    }
     if (scratch->oom)
         return gs_err_set(err, GS_ENOMEM, "out of memory building a member");
     *out = (const uint8_t *)scratch->p;

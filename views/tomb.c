@@ -218,19 +218,19 @@ int gs_vtomb_roles_hit(const uint8_t *val, size_t vlen, const uint64_t *pairs, s
     return 0;
 }
 
-int gs_vtomb_filter(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n, gs_vbuf *out)
+int gs_vtomb_put_entries(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n,
+                         gs_vbuf *out, int header)
 {
-    if (!gs_vtomb_roles_hit(val, vlen, pairs, n))
-        return 0;
     gs_mpr r;
     gs_mpv m;
     gs_mpr_init(&r, val, vlen);
     if (gs_mpr_read(&r, &m) != 0 || m.type != GS_MP_MAP)
         return GS_ECORRUPT;
-    gs_vbuf_reset(out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, gs_vbuf_mp_write);
-    msgpack_pack_map(&pk, m.n);
+    if (header) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, out, gs_vbuf_mp_write);
+        msgpack_pack_map(&pk, m.n);
+    }
     for (uint32_t i = 0; i < m.n; i++) {
         const uint8_t *k = r.p;
         gs_mpv kv;
@@ -247,9 +247,16 @@ int gs_vtomb_filter(const uint8_t *val, size_t vlen, const uint64_t *pairs, size
         if (!is_roles || put_filtered(ve, (size_t)(r.p - ve), pairs, n, out) != 0)
             gs_vbuf_put(out, ve, (size_t)(r.p - ve));
     }
-    if (out->oom)
-        return GS_ENOMEM;
-    return 1;
+    return out->oom ? GS_ENOMEM : GS_OK;
+}
+
+int gs_vtomb_filter(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n, gs_vbuf *out)
+{
+    if (!gs_vtomb_roles_hit(val, vlen, pairs, n))
+        return 0;
+    gs_vbuf_reset(out);
+    int rc = gs_vtomb_put_entries(val, vlen, pairs, n, out, 1);
+    return rc == GS_OK ? 1 : rc;
 }
 
 /* ---- the applier ---- */

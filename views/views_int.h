@@ -276,6 +276,10 @@ int gs_vtomb_roles_hit(const uint8_t *val, size_t vlen, const uint64_t *pairs, s
 /* A member value as it must be shown: 1 with out = val without those
  * roles, 0 if val shows as it is, <0 (GS_ECORRUPT, GS_ENOMEM). */
 int gs_vtomb_filter(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n, gs_vbuf *out);
+/* The entries of the member map val (its header too with header = 1),
+ * those roles left out, appended to out: GS_OK, GS_ECORRUPT, GS_ENOMEM. */
+int gs_vtomb_put_entries(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n,
+                         gs_vbuf *out, int header);
 /* Applier: is (guild, role) tombstoned (overlay, committed set, RocksDB):
  * 1, 0, <0. guild_maybe: 0 if guild surely has none. */
 int gs_vtomb_is(gs_vtx *tx, uint64_t guild, uint64_t role);
