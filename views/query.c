@@ -34,9 +34,9 @@ static int db_get(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const ui
 }
 
 static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached,
-                         const uint8_t *key, const uint8_t *val, size_t vlen, const uint64_t *tombs,
-                         size_t ntombs, gs_vbuf *scratch, const uint8_t **out, size_t *out_len,
-                         gs_err *err);
+                         const uint8_t *key, const uint8_t *val, size_t vlen, const uint8_t *roles,
+                         size_t rlen, const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch,
+                         const uint8_t **out, size_t *out_len, gs_err *err);
 
 int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
                    const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
@@ -50,15 +50,17 @@ int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_
     }
     /* Roles the guild deleted are not shown (tomb.c): the entries are then
      * copied one by one, the roles filtered. */
-    int hit = ntombs && gs_vtomb_roles_hit(val, vlen, tombs, ntombs);
-    return member_object(v, ro, cached, key, val, vlen, hit ? tombs : NULL, hit ? ntombs : 0,
+    const uint8_t *roles = NULL;
+    size_t rlen = 0;
+    int hit = ntombs && gs_vtomb_roles_find(val, vlen, tombs, ntombs, &roles, &rlen);
+    return member_object(v, ro, cached, key, val, vlen, hit ? roles : NULL, rlen, tombs, ntombs,
                          scratch, out, out_len, err);
 }
 
 static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached,
-                         const uint8_t *key, const uint8_t *val, size_t vlen, const uint64_t *tombs,
-                         size_t ntombs, gs_vbuf *scratch, const uint8_t **out, size_t *out_len,
-                         gs_err *err)
+                         const uint8_t *key, const uint8_t *val, size_t vlen, const uint8_t *roles,
+                         size_t rlen, const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch,
+                         const uint8_t **out, size_t *out_len, gs_err *err)
 {
     /* A member is shown as Discord shows it: with its user object. */
     gs_mpr r;
@@ -90,10 +92,14 @@ static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cache
         gs_mp_pack_idstr(&pk, uid);
     }
     rocksdb_free(user);
-    if (ntombs) {
-        rc = gs_vtomb_put_entries(val, vlen, tombs, ntombs, scratch, 0);
-        if (rc == GS_ECORRUPT)
+    if (roles) {
+        /* The bytes before and after the roles value as they are; the map
+         * keeps its number of entries. */
+        gs_vbuf_put(scratch, r.p, (size_t)(roles - r.p));
+        rc = gs_vtomb_put_roles(roles, rlen, tombs, ntombs, scratch);
+        if (rc != GS_OK)
             return gs_err_set(err, rc, "views member: stored value is damaged");
+        gs_vbuf_put(scratch, roles + rlen, (size_t)(r.end - (roles + rlen)));
     } else {
         gs_vbuf_put(scratch, r.p, (size_t)(r.end - r.p));
     }

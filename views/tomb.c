@@ -196,12 +196,27 @@ static int put_filtered(const uint8_t *a, size_t alen, const uint64_t *pairs, si
     return 0;
 }
 
+int gs_vtomb_put_roles(const uint8_t *a, size_t alen, const uint64_t *pairs, size_t n, gs_vbuf *out)
+{
+    return put_filtered(a, alen, pairs, n, out) == 0 ? GS_OK : GS_ECORRUPT;
+}
+
 int gs_vtomb_roles_hit(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n)
+{
+    const uint8_t *a;
+    size_t alen;
+    return gs_vtomb_roles_find(val, vlen, pairs, n, &a, &alen);
+}
+
+int gs_vtomb_roles_find(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n,
+                        const uint8_t **ap, size_t *alenp)
 {
     const uint8_t *a;
     size_t alen;
     if (!n || gs_mp_map_find(val, vlen, "roles", 5, &a, &alen) != 1)
         return 0;
+    *ap = a;
+    *alenp = alen;
     gs_mpr r;
     gs_mpv h;
     gs_mpr_init(&r, a, alen);

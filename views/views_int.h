@@ -276,6 +276,12 @@ int gs_vtomb_roles_hit(const uint8_t *val, size_t vlen, const uint64_t *pairs, s
 /* A member value as it must be shown: 1 with out = val without those
  * roles, 0 if val shows as it is, <0 (GS_ECORRUPT, GS_ENOMEM). */
 int gs_vtomb_filter(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n, gs_vbuf *out);
+/* roles_hit with the bytes of the "roles" value (set when 1). */
+int gs_vtomb_roles_find(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n,
+                        const uint8_t **a, size_t *alen);
+/* The roles array a[0..alen) without those roles, appended to out. */
+int gs_vtomb_put_roles(const uint8_t *a, size_t alen, const uint64_t *pairs, size_t n,
+                       gs_vbuf *out);
 /* The entries of the member map val (its header too with header = 1),
  * those roles left out, appended to out: GS_OK, GS_ECORRUPT, GS_ENOMEM. */
 int gs_vtomb_put_entries(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n,
