@@ -114,7 +114,7 @@ static void add_to_cache(void *ud, const gs_ov_ent *e)
             gs_vcache_tombs_set_loaded(v->ecache, 0);
         return;
     }
-    if (e->cf >= GS_VIEW_TYPE_COUNT && !gs_vidx_cached(e->cf, e->key, e->klen))
+    if (e->cf >= GS_VIEW_TYPE_COUNT)
         return;
     gs_vks *ks = gs_vcache_keysets(v->ecache);
     if (ks && e->klen == 16 && gs_vtx_keyset_family(e->cf)) {

@@ -54,7 +54,7 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
              int fill, char **val, size_t *vlen, gs_err *err)
 {
     *val = NULL;
-    int cacheable = v->ecache && (cf < GS_VIEW_TYPE_COUNT || gs_vidx_cached(cf, key, klen));
+    int cacheable = v->ecache && cf < GS_VIEW_TYPE_COUNT;
     if (cacheable) {
         /* The applier holds no lock yet: point gets may be filling the
          * cache beside it. Callers with fill == 0 hold the read lock. */
@@ -125,17 +125,6 @@ static int cmp_key(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     if (c)
         return c;
     return al < bl ? -1 : al > bl;
-}
-
-int gs_vidx_cached(int cf, const void *key, size_t klen)
-{
-    /* None: the locators (about 2 MB at the default shape) pushed members
-     * out of the 40 MiB budget, and member gets went to RocksDB (p99 4 ->
-     * 35 us); they save only ~7 000 reads there. */
-    (void)cf;
-    (void)key;
-    (void)klen;
-    return 0;
 }
 
 int gs_vtx_keyset_family(int cf)

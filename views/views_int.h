@@ -133,8 +133,6 @@ typedef struct gs_vtx {
     uint8_t its_busy[GS_VCF_COUNT][2];
 } gs_vtx;
 
-/* idx keys the entity cache holds too (the locators). */
-int gs_vidx_cached(int cf, const void *key, size_t klen);
 /* Families whose guild-scoped ids the applier keeps in memory. */
 int gs_vtx_keyset_family(int cf);
 /* Destroy the kept iterators (before the call's write). */
