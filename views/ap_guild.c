@@ -215,6 +215,8 @@ int gs_vh_guild_delete(gs_vtx *tx, gs_jval d)
         rc = gs_vent_delete_guild(tx, (gs_view_type)t, g);
     }
     if (rc == GS_OK)
+        rc = gs_vtomb_drop_guild(tx, g);
+    if (rc == GS_OK)
         rc = gs_vent_delete(tx, GS_VIEW_GUILD, 0, g);
     if (rc == GS_OK)
         rc = gs_vtx_avail(tx, g, -1);

@@ -1,7 +1,9 @@
 /*
  * ap_role.c - GUILD_ROLE_CREATE / UPDATE / DELETE. Deleting a role also
- * strips it from every member's role list: Discord sends no
- * GUILD_MEMBER_UPDATE for that.
+ * strips it from every member's role list (Discord sends no
+ * GUILD_MEMBER_UPDATE for that): by a tombstone that reads leave out
+ * (tomb.c), materialized by gs_vrole_strip only when a later write gives
+ * the role back.
  */
 #include "gs_common.h"
 
@@ -105,7 +107,13 @@ int gs_vh_role_delete(gs_vtx *tx, gs_jval d)
         rc = gs_vent_delete(tx, GS_VIEW_ROLE, g, role);
     if (rc != GS_OK || !gs_vtx_keeps(tx, GS_VIEW_MEMBER))
         return rc;
+    /* One key instead of a rewrite of every member holding the role. */
+    return gs_vtomb_put(tx, g, role);
+}
 
+int gs_vrole_strip(gs_vtx *tx, uint64_t g, uint64_t role)
+{
+    int rc;
     /* Members holding the role get their list rewritten: the new values are
      * built during the scan and written after it (the batch must not
      * change under its own iterator). */

@@ -1,5 +1,5 @@
 /*
- * apply.c - applying a batch of log records: one WriteBatchWithIndex per
+ * apply.c - applying a batch of log records: one write (the overlay) per
  * call, a save point per record (a record that cannot be applied is rolled
  * back and recorded, the others stay), and the watermark written in the
  * same atomic write as the entities.
@@ -23,6 +23,8 @@ static void tx_init(gs_vtx *tx, gs_views *v, gs_err *err)
 
 static void tx_free(gs_vtx *tx)
 {
+    gs_vtx_drop_iters(tx);
+    free(tx->upend);
     gs_mpb_free(&tx->mb);
     gs_vbuf_free(&tx->val);
     free(tx->ids);
@@ -94,8 +96,34 @@ static void add_to_batch(void *ud, const gs_ov_ent *e)
 static void add_to_cache(void *ud, const gs_ov_ent *e)
 {
     gs_views *v = ud;
+    if (e->cf == GS_VCF_IDX && e->klen == 17 && e->key[0] == 'U') {
+        gs_vum *um = gs_vcache_usermap(v->ecache);
+        uint64_t u = gs_get_be64(e->key + 1), g = gs_get_be64(e->key + 9);
+        if (um && e->deleted)
+            gs_vum_del(um, u, g);
+        else if (um)
+            gs_vum_put(um, u, g);
+        return;
+    }
+    if (e->cf == GS_VCF_IDX && e->klen == 17 && e->key[0] == GS_VIDX_ROLEDEL) {
+        gs_vtombs *s = gs_vcache_tombs(v->ecache);
+        uint64_t g = gs_get_be64(e->key + 1), r = gs_get_be64(e->key + 9);
+        if (s && e->deleted)
+            gs_vtombs_del(s, g, r);
+        else if (s && gs_vtombs_add(s, g, r) != 0) /* out of memory: ask RocksDB */
+            gs_vcache_tombs_set_loaded(v->ecache, 0);
+        return;
+    }
     if (e->cf >= GS_VIEW_TYPE_COUNT)
         return;
+    gs_vks *ks = gs_vcache_keysets(v->ecache);
+    if (ks && e->klen == 16 && gs_vtx_keyset_family(e->cf)) {
+        uint64_t g = gs_get_be64(e->key), id = gs_get_be64(e->key + 8);
+        if (e->deleted)
+            gs_vks_del(ks, e->cf, g, id);
+        else if (gs_vks_add(ks, e->cf, g, id, gs_vcache_complete(v->ecache)) != 0)
+            v->commit_oom = 1;
+    }
     if (e->deleted)
         gs_vcache_del(v->ecache, e->cf, e->key, e->klen);
     else
@@ -121,13 +149,37 @@ static int commit(gs_views *v, gs_err *err)
     }
     if (v->ecache) {
         pthread_rwlock_wrlock(&v->cache_lock);
+        v->commit_oom = 0;
         int rc = gs_ov_each(v->ov, add_to_cache, v);
-        if (rc != 0) /* cannot tell which keys are stale: forget them all */
+        if (rc != 0 || v->commit_oom) /* cannot tell which keys are stale: forget them all */
             gs_vcache_clear(v->ecache);
         v->cache_gen++;
         pthread_rwlock_unlock(&v->cache_lock);
     }
     return GS_OK;
+}
+
+/* At the first apply, whether the cache is complete; then the committed
+ * tombstones into the entity cache, once (after a start, a wipe or a cache
+ * clear). Without them every member write asks RocksDB. */
+static void load_tombs(gs_views *v)
+{
+    if (v->ecache && !gs_vcache_decided(v->ecache)) {
+        /* At watermark 0 nothing was ever committed: the (empty) cache
+         * holds every key there is (cache.h, completeness). */
+        pthread_rwlock_wrlock(&v->cache_lock);
+        gs_vcache_set_complete(v->ecache, v->watermark == 0);
+        pthread_rwlock_unlock(&v->cache_lock);
+    }
+    if (!v->ecache || gs_vcache_tombs(v->ecache))
+        return;
+    gs_err lerr;
+    gs_err_clear(&lerr);
+    pthread_rwlock_wrlock(&v->cache_lock);
+    gs_vtombs *s = gs_vcache_tombs_slot(v->ecache);
+    if (gs_vtomb_load(v, v->ro, 1, 0, s, &lerr) == GS_OK)
+        gs_vcache_tombs_set_loaded(v->ecache, 1);
+    pthread_rwlock_unlock(&v->cache_lock);
 }
 
 /* Give freed memory back to the system, at most once a second. The
@@ -150,6 +202,7 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
     if (v->read_only)
         return gs_err_set(err, GS_EREADONLY, "views %s are open read-only", v->dir);
     pthread_mutex_lock(&v->apply_mu);
+    load_tombs(v);
     gs_vtx tx;
     tx_init(&tx, v, err);
     gs_ov_reset(v->ov);
@@ -179,6 +232,7 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
         rc = put_u64(&tx, GS_VMETA_WATERMARK, wm);
         if (rc == GS_OK && fails != v->fail_count)
             rc = put_u64(&tx, GS_VMETA_FAILCOUNT, fails);
+        gs_vtx_drop_iters(&tx);
         if (rc == GS_OK)
             rc = commit(v, err);
         if (rc == GS_OK) {
@@ -228,6 +282,7 @@ int gs_views_wipe(gs_views *v, gs_err *err)
             if (v->ecache) {
                 pthread_rwlock_wrlock(&v->cache_lock);
                 gs_vcache_clear(v->ecache);
+                gs_vcache_set_complete(v->ecache, 1); /* the database is empty */
                 v->cache_gen++;
                 pthread_rwlock_unlock(&v->cache_lock);
                 /* The cache's entries were allocated by whichever thread

@@ -40,6 +40,39 @@ void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const voi
 void gs_vcache_del(gs_vcache *c, int cf, const void *key, size_t klen);
 void gs_vcache_clear(gs_vcache *c);
 
+/* A sorted set of (guild, role) pairs: the deleted-role tombstones
+ * (tomb.c). p[2i] is the guild, p[2i + 1] the role; n pairs. */
+typedef struct gs_vtombs {
+    uint64_t *p;
+    size_t n, cap;
+} gs_vtombs;
+
+/* The committed tombstones the cache holds beside the entities (same lock
+ * rules), or NULL when c is NULL or they are not loaded (then ask
+ * RocksDB). gs_vcache_tombs_load_slot hands out the empty set to fill;
+ * gs_vcache_tombs_set_loaded(c, 1) then publishes it. A clear forgets
+ * them (not loaded). */
+gs_vtombs *gs_vcache_tombs(gs_vcache *c);
+gs_vtombs *gs_vcache_tombs_slot(gs_vcache *c);
+void gs_vcache_tombs_set_loaded(gs_vcache *c, int loaded);
+
+/* Completeness: while set, every entity key committed to RocksDB is either
+ * cached or was added to a bloom filter of keys left out (evicted, too
+ * large, out of memory); a key in neither is absent, and the applier skips
+ * the RocksDB miss. Set (with an empty bloom) when the database is known
+ * empty: the first apply at watermark 0, a wipe. A clear drops it.
+ * gs_vcache_absent: 1 = surely absent (lock held for reading);
+ * gs_vcache_decided: whether the first apply has decided yet. */
+int gs_vcache_absent(gs_vcache *c, int cf, const void *key, size_t klen);
+int gs_vcache_decided(const gs_vcache *c);
+int gs_vcache_complete(const gs_vcache *c);
+/* The applier's guild-scoped id sets (keyset.h), cleared with the cache
+ * and whenever completeness is set. NULL if c is. */
+struct gs_vks *gs_vcache_keysets(gs_vcache *c);
+/* The user map (keyset.h), only while complete (else NULL). */
+struct gs_vum *gs_vcache_usermap(gs_vcache *c);
+void gs_vcache_set_complete(gs_vcache *c, int complete);
+
 typedef struct gs_vcache_stats {
     size_t entries, bytes, budget;
 } gs_vcache_stats;

@@ -29,7 +29,11 @@ int gs_views_dump(gs_views *v, FILE *f, gs_err *err)
     }
     rocksdb_readoptions_set_snapshot(ro, snap);
     rocksdb_readoptions_set_total_order_seek(ro, 1);
-    int rc = GS_OK;
+    /* Members are dumped as they read: without the roles their guild
+     * deleted (tomb.c); the tombstones themselves follow in idx. */
+    gs_vtombs tombs = {0};
+    gs_vbuf filtered = {0};
+    int rc = gs_vtomb_load(v, ro, 1, 0, &tombs, err);
     for (int cf = 0; cf < GS_VCF_COUNT && rc == GS_OK; cf++) {
         rocksdb_iterator_t *it = rocksdb_create_iterator_cf(v->db, ro, v->cf[cf]);
         for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
@@ -45,6 +49,14 @@ int gs_views_dump(gs_views *v, FILE *f, gs_err *err)
             fputc('\t', f);
             hex(f, k, klen);
             fputc('\t', f);
+            const uint64_t *gt;
+            size_t ngt;
+            if (cf == GS_VIEW_MEMBER && klen == 16 &&
+                (ngt = gs_vtombs_guild(&tombs, gs_get_be64((const uint8_t *)k), &gt)) != 0 &&
+                gs_vtomb_filter((const uint8_t *)val, vlen, gt, ngt, &filtered) == 1) {
+                val = filtered.p;
+                vlen = filtered.len;
+            }
             hex(f, val, vlen);
             fputc('\n', f);
         }
@@ -54,6 +66,8 @@ int gs_views_dump(gs_views *v, FILE *f, gs_err *err)
             rc = gs_vdb_err(err, rerr, "cannot dump views");
         rocksdb_iter_destroy(it);
     }
+    gs_vtombs_free(&tombs);
+    gs_vbuf_free(&filtered);
     rocksdb_readoptions_destroy(ro);
     rocksdb_release_snapshot(v->db, snap);
     if (rc == GS_OK && ferror(f))

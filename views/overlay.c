@@ -57,6 +57,11 @@ struct gs_ov {
     size_t nundo, cundo;
     gs_ov_ent *scratch; /* gs_ov_prefix results */
     size_t nscratch, cscratch;
+    /* gs_ov_each's sorted entries, kept until the next change: a commit
+     * visits twice (the write batch, then the entity cache). */
+    gs_ov_ent *all;
+    size_t nall, call;
+    int all_valid;
 };
 
 gs_ov *gs_ov_create(void)
@@ -81,6 +86,7 @@ void gs_ov_destroy(gs_ov *ov)
     free(ov->arena);
     free(ov->undo);
     free(ov->scratch);
+    free(ov->all);
     for (int c = 0; c < GS_OV_CFS; c++)
         free(ov->keys[c]);
     free(ov);
@@ -106,8 +112,15 @@ void gs_ov_reset(gs_ov *ov)
         ov->arena = NULL;
         ov->acap = 0;
     }
+    if (ov->call > 65536) {
+        free(ov->all);
+        ov->all = NULL;
+        ov->call = 0;
+    }
     ov->used = ov->live = 0;
     ov->alen = 0;
+    ov->nall = 0;
+    ov->all_valid = 0;
     ov->nundo = 0;
     for (int c = 0; c < GS_OV_CFS; c++)
         ov->nkeys[c] = 0;
@@ -203,6 +216,7 @@ static int set(gs_ov *ov, int cf, const void *key, size_t klen, int state, const
         ov->undo = u;
         ov->cundo = c;
     }
+    ov->all_valid = 0;
     uint64_t h = hash_key(cf, key, klen);
     size_t i;
     int found = find(ov, cf, key, klen, h, &i);
@@ -289,6 +303,7 @@ size_t gs_ov_mark(const gs_ov *ov)
 
 void gs_ov_rollback(gs_ov *ov, size_t mark)
 {
+    ov->all_valid = 0;
     while (ov->nundo > mark) {
         const undo *u = &ov->undo[--ov->nundo];
         slot *s = &ov->slots[u->slot];
@@ -361,18 +376,35 @@ int gs_ov_each(gs_ov *ov, gs_ov_visit_fn fn, void *ud)
 {
     /* Family by family, keys in order: the memtable inserts then follow
      * each other instead of landing at random places of its skip list. */
-    for (int cf = 0; cf < GS_OV_CFS && ov->live; cf++) {
-        ov->nscratch = 0;
-        for (size_t i = 0; i < ov->nkeys[cf]; i++) {
-            const slot *s = slot_of(ov, cf, &ov->keys[cf][i]);
-            if (s && (s->state == S_PUT || s->state == S_DEL) && push_scratch(ov, s) != 0)
-                return -1;
+    if (!ov->all_valid) {
+        ov->nall = 0;
+        for (int cf = 0; cf < GS_OV_CFS && ov->live; cf++) {
+            ov->nscratch = 0;
+            for (size_t i = 0; i < ov->nkeys[cf]; i++) {
+                const slot *s = slot_of(ov, cf, &ov->keys[cf][i]);
+                if (s && (s->state == S_PUT || s->state == S_DEL) && push_scratch(ov, s) != 0)
+                    return -1;
+            }
+            if (ov->nscratch > 1)
+                qsort(ov->scratch, ov->nscratch, sizeof(*ov->scratch), cmp_ent);
+            if (ov->call - ov->nall < ov->nscratch) {
+                size_t c = ov->call ? ov->call : 256;
+                while (c - ov->nall < ov->nscratch)
+                    c *= 2;
+                gs_ov_ent *a = realloc(ov->all, c * sizeof(*a));
+                if (!a)
+                    return -1;
+                ov->all = a;
+                ov->call = c;
+            }
+            if (ov->nscratch)
+                memcpy(ov->all + ov->nall, ov->scratch, ov->nscratch * sizeof(*ov->all));
+            ov->nall += ov->nscratch;
         }
-        if (ov->nscratch > 1)
-            qsort(ov->scratch, ov->nscratch, sizeof(*ov->scratch), cmp_ent);
-        for (size_t i = 0; i < ov->nscratch; i++)
-            fn(ud, &ov->scratch[i]);
+        ov->all_valid = 1;
     }
+    for (size_t i = 0; i < ov->nall; i++)
+        fn(ud, &ov->all[i]);
     return 0;
 }
 

@@ -33,15 +33,35 @@ static int db_get(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const ui
     return *val ? 1 : 0;
 }
 
+static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached,
+                         const uint8_t *key, const uint8_t *val, size_t vlen, const uint8_t *roles,
+                         size_t rlen, const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch,
+                         const uint8_t **out, size_t *out_len, gs_err *err);
+
 int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
                    const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                   gs_vbuf *scratch, const uint8_t **out, size_t *out_len, gs_err *err)
+                   const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch, const uint8_t **out,
+                   size_t *out_len, gs_err *err)
 {
     if (t != GS_VIEW_MEMBER || klen != 16) {
         *out = val;
         *out_len = vlen;
         return GS_OK;
     }
+    /* Roles the guild deleted are not shown (tomb.c): the entries are then
+     * copied one by one, the roles filtered. */
+    const uint8_t *roles = NULL;
+    size_t rlen = 0;
+    int hit = ntombs && gs_vtomb_roles_find(val, vlen, tombs, ntombs, &roles, &rlen);
+    return member_object(v, ro, cached, key, val, vlen, hit ? roles : NULL, rlen, tombs, ntombs,
+                         scratch, out, out_len, err);
+}
+
+static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached,
+                         const uint8_t *key, const uint8_t *val, size_t vlen, const uint8_t *roles,
+                         size_t rlen, const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch,
+                         const uint8_t **out, size_t *out_len, gs_err *err)
+{
     /* A member is shown as Discord shows it: with its user object. */
     gs_mpr r;
     gs_mpv m;
@@ -72,7 +92,17 @@ int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_
         gs_mp_pack_idstr(&pk, uid);
     }
     rocksdb_free(user);
-    gs_vbuf_put(scratch, r.p, (size_t)(r.end - r.p));
+    if (roles) {
+        /* The bytes before and after the roles value as they are; the map
+         * keeps its number of entries. */
+        gs_vbuf_put(scratch, r.p, (size_t)(roles - r.p));
+        rc = gs_vtomb_put_roles(roles, rlen, tombs, ntombs, scratch);
+        if (rc != GS_OK)
+            return gs_err_set(err, rc, "views member: stored value is damaged");
+        gs_vbuf_put(scratch, roles + rlen, (size_t)(r.end - (roles + rlen)));
+    } else {
+        gs_vbuf_put(scratch, r.p, (size_t)(r.end - r.p));
+    }
     if (scratch->oom)
         return gs_err_set(err, GS_ENOMEM, "out of memory building a member");
     *out = (const uint8_t *)scratch->p;
@@ -171,9 +201,26 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     gs_vbuf scratch = {0}, buf = {0};
     const uint8_t *obj = NULL;
     size_t olen = 0;
+    /* A member's guild's deleted roles, from the same state as the value:
+     * the committed set under the cache lock, else RocksDB. */
+    gs_vtombs own = {0};
+    const uint64_t *tombs = NULL;
+    size_t ntombs = 0;
+    if (rc == 1 && t == GS_VIEW_MEMBER) {
+        gs_vtombs *set = cached ? gs_vcache_tombs(v->ecache) : NULL;
+        if (set) {
+            ntombs = gs_vtombs_guild(set, guild, &tombs);
+        } else {
+            rc = gs_vtomb_load(v, ro, 0, guild, &own, err);
+            rc = rc == GS_OK ? 1 : rc;
+            tombs = own.p;
+            ntombs = own.n;
+        }
+    }
     if (rc == 1)
-        rc = gs_vout_object(v, ro, cached, t, key, klen, (const uint8_t *)val, vlen, &scratch, &obj,
-                            &olen, err);
+        rc = gs_vout_object(v, ro, cached, t, key, klen, (const uint8_t *)val, vlen, tombs, ntombs,
+                            &scratch, &obj, &olen, err);
+    gs_vtombs_free(&own);
     if (cached) {
         pthread_rwlock_unlock(&v->cache_lock);
         /* Remember what was read from RocksDB, unless a commit landed in
@@ -244,6 +291,10 @@ struct gs_vq {
     size_t klen;
     gs_vbuf scratch;
     gs_vbuf out;
+    /* Members: the deleted roles of the guild of the last one read. */
+    gs_vtombs tombs;
+    uint64_t tomb_guild;
+    int tomb_known;
 };
 
 void gs_vq_close(gs_vq *q)
@@ -266,6 +317,7 @@ void gs_vq_close(gs_vq *q)
     free(q->where);
     gs_vbuf_free(&q->scratch);
     gs_vbuf_free(&q->out);
+    gs_vtombs_free(&q->tombs);
     free(q);
 }
 
@@ -554,7 +606,19 @@ static int next_match(gs_vq *q, const uint8_t **obj, size_t *olen, gs_err *err)
         if (rc <= 0)
             return rc;
         gs_view_type t = q->mode == Q_USERS ? GS_VIEW_USER : q->type;
-        rc = gs_vout_object(q->v, q->ro, 0, t, key, klen, val, vlen, &q->scratch, obj, olen, err);
+        if (t == GS_VIEW_MEMBER && klen == 16 &&
+            (!q->tomb_known || q->tomb_guild != gs_get_be64(key))) {
+            /* Members come grouped by guild: one read per guild. */
+            q->tomb_known = 0;
+            q->tomb_guild = gs_get_be64(key);
+            rc = gs_vtomb_load(q->v, q->ro, 0, q->tomb_guild, &q->tombs, err);
+            if (rc != GS_OK)
+                return rc;
+            q->tomb_known = 1;
+        }
+        int tm = t == GS_VIEW_MEMBER && klen == 16;
+        rc = gs_vout_object(q->v, q->ro, 0, t, key, klen, val, vlen, tm ? q->tombs.p : NULL,
+                            tm ? q->tombs.n : 0, &q->scratch, obj, olen, err);
         if (rc != GS_OK)
             return rc;
         rc = gs_vwhere_match(*obj, *olen, q->where, q->nwhere);

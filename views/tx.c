@@ -61,12 +61,17 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
         if (fill)
             pthread_rwlock_rdlock(&v->cache_lock);
         int hit = gs_vcache_get(v->ecache, cf, key, klen, val, vlen);
+        /* New members, users, presences: known absent without asking
+         * RocksDB (a miss costs 1-2 us through its filters). */
+        int absent = hit == 0 && fill && gs_vcache_absent(v->ecache, cf, key, klen);
         if (fill)
             pthread_rwlock_unlock(&v->cache_lock);
         if (hit < 0)
             return gs_err_set(err, GS_ENOMEM, "out of memory reading views");
         if (hit)
             return 1;
+        if (absent)
+            return 0;
     }
     char *rerr = NULL;
     *val = rocksdb_get_cf(v->db, ro, v->cf[cf], key, klen, vlen, &rerr);
@@ -122,10 +127,42 @@ static int cmp_key(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     return al < bl ? -1 : al > bl;
 }
 
+int gs_vtx_keyset_family(int cf)
+{
+    return cf == GS_VIEW_CHANNEL || cf == GS_VIEW_THREAD || cf == GS_VIEW_ROLE ||
+           cf == GS_VIEW_EMOJI || cf == GS_VIEW_STICKER || cf == GS_VIEW_STAGE_INSTANCE ||
+           cf == GS_VIEW_SCHEDULED_EVENT;
+}
+
+/* The committed part's current key. */
+static const uint8_t *part_key(gs_vtx_it *it, size_t *klen)
+{
+    if (it->ksmode) {
+        gs_be64(it->kkey + 8, it->ks[it->iks]);
+        *klen = 16;
+        return it->kkey;
+    }
+    return (const uint8_t *)rocksdb_iter_key(it->it, klen);
+}
+
+static void part_next(gs_vtx_it *it)
+{
+    if (it->ksmode) {
+        free(it->kval);
+        it->kval = NULL;
+        it->kval_read = 0;
+        it->iks++;
+    } else {
+        rocksdb_iter_next(it->it);
+    }
+}
+
 /* 1 if the RocksDB iterator is on a key with the prefix, 0 if not, <0 on a
  * read error. */
 static int db_ok(gs_vtx *tx, gs_vtx_it *it)
 {
+    if (it->ksmode)
+        return it->iks < it->nks;
     if (!it->it)
         return 0;
     if (!rocksdb_iter_valid(it->it)) {
@@ -157,7 +194,7 @@ static int settle(gs_vtx *tx, gs_vtx_it *it)
         }
         if (d && o) {
             size_t klen;
-            const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it->it, &klen);
+            const uint8_t *k = part_key(it, &klen);
             const gs_ov_ent *e = &it->ov[it->iov];
             int c = cmp_key(k, klen, e->key, e->klen);
             if (c < 0) {
@@ -165,7 +202,7 @@ static int settle(gs_vtx *tx, gs_vtx_it *it)
                 return 1;
             }
             if (c == 0)
-                rocksdb_iter_next(it->it); /* shadowed by the overlay */
+                part_next(it); /* shadowed by the overlay */
         } else if (d) {
             it->src = 1;
             return 1;
@@ -177,6 +214,72 @@ static int settle(gs_vtx *tx, gs_vtx_it *it)
         it->src = 2;
         return 1;
     }
+}
+
+/* The committed ids of the guild (it->prefix) from the keysets: known, or
+ * empty when the cache is complete (every commit since an empty database
+ * created its sets), else read once from RocksDB and kept. */
+static int keyset_open(gs_vtx *tx, gs_vks *ks, int cf, gs_vtx_it *it)
+{
+    uint64_t guild = gs_get_be64(it->prefix);
+    memcpy(it->kkey, it->prefix, 8);
+    it->ksmode = 1;
+    const uint64_t *ids;
+    size_t n;
+    if (gs_vks_get(ks, cf, guild, &ids, &n) || gs_vcache_complete(tx->v->ecache)) {
+        if (n) {
+            it->ks = malloc(n * sizeof(*it->ks));
+            if (!it->ks)
+                return gs_err_set(tx->err, GS_ENOMEM, "out of memory iterating views");
+            memcpy(it->ks, ids, n * sizeof(*ids));
+        }
+        it->nks = n;
+        return GS_OK;
+    }
+    rocksdb_iterator_t *ri;
+    int kept = !tx->its_busy[cf][0];
+    if (kept) {
+        if (!tx->its[cf][0])
+            tx->its[cf][0] = rocksdb_create_iterator_cf(tx->v->db, tx->v->ro, tx->v->cf[cf]);
+        ri = tx->its[cf][0];
+    } else {
+        ri = rocksdb_create_iterator_cf(tx->v->db, tx->v->ro, tx->v->cf[cf]);
+    }
+    if (!ri)
+        return gs_err_set(tx->err, GS_ENOMEM, "cannot create views iterator");
+    size_t cap = 0;
+    int rc = GS_OK;
+    for (rocksdb_iter_seek(ri, (const char *)it->prefix, 8); rocksdb_iter_valid(ri);
+         rocksdb_iter_next(ri)) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(ri, &klen);
+        if (klen < 8 || memcmp(k, it->prefix, 8) != 0)
+            break;
+        if (klen != 16)
+            continue;
+        if (it->nks == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *p = realloc(it->ks, cap * sizeof(*p));
+            if (!p) {
+                rc = gs_err_set(tx->err, GS_ENOMEM, "out of memory iterating views");
+                break;
+            }
+            it->ks = p;
+        }
+        it->ks[it->nks++] = gs_get_be64((const uint8_t *)k + 8);
+    }
+    char *rerr = NULL;
+    rocksdb_iter_get_error(ri, &rerr);
+    if (rerr && rc == GS_OK)
+        rc = gs_vdb_err(tx->err, rerr, "cannot iterate views");
+    else
+        rocksdb_free(rerr);
+    if (!kept)
+        rocksdb_iter_destroy(ri);
+    /* Out of memory keeping it: just not kept (asked again next time). */
+    if (rc == GS_OK)
+        gs_vks_set(ks, cf, guild, it->ks, it->nks);
+    return rc;
 }
 
 int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_it *it)
@@ -201,9 +304,32 @@ int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_i
         memcpy(it->ov, ents, n * sizeof(*it->ov));
         it->nov = n;
     }
-    const rocksdb_readoptions_t *ro =
-        cf == GS_VCF_IDX && plen >= GS_VIDX_PREFIX ? tx->v->ro_pfx : tx->v->ro;
-    it->it = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);
+    int pfx = cf == GS_VCF_IDX && plen >= GS_VIDX_PREFIX;
+    const rocksdb_readoptions_t *ro = pfx ? tx->v->ro_pfx : tx->v->ro;
+    it->cf = cf;
+    gs_vks *ks = gs_vcache_keysets(tx->v->ecache);
+    if (ks && plen == 8 && gs_vtx_keyset_family(cf)) {
+        int rc = keyset_open(tx, ks, cf, it);
+        if (rc != GS_OK) {
+            free(it->ov);
+            it->ov = NULL;
+            return rc;
+        }
+        rc = settle(tx, it);
+        return rc < 0 ? rc : GS_OK;
+    }
+    if (!tx->its_busy[cf][pfx]) {
+        if (!tx->its[cf][pfx])
+            tx->its[cf][pfx] = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);
+        it->it = tx->its[cf][pfx];
+        if (it->it) {
+            it->busy = &tx->its_busy[cf][pfx];
+            *it->busy = 1;
+        }
+    } else {
+        /* Nested scans of one family: a private iterator. */
+        it->it = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);
+    }
     if (!it->it) {
         free(it->ov);
         it->ov = NULL;
@@ -226,7 +352,7 @@ const uint8_t *gs_vtx_it_key(gs_vtx_it *it, size_t *klen)
         *klen = it->ov[it->iov].klen;
         return it->ov[it->iov].key;
     }
-    return (const uint8_t *)rocksdb_iter_key(it->it, klen);
+    return part_key(it, klen);
 }
 
 const uint8_t *gs_vtx_it_val(gs_vtx_it *it, size_t *vlen)
@@ -235,13 +361,30 @@ const uint8_t *gs_vtx_it_val(gs_vtx_it *it, size_t *vlen)
         *vlen = it->ov[it->iov].vlen;
         return it->ov[it->iov].val;
     }
+    if (it->ksmode) {
+        if (!it->kval_read) {
+            size_t klen;
+            const uint8_t *k = part_key(it, &klen);
+            it->kval_read = 1;
+            it->kvlen = 0;
+            int rc = gs_vread(it->tx->v, it->tx->v->ro, it->cf, k, klen, 1, &it->kval, &it->kvlen,
+                              it->tx->err);
+            if (rc < 0)
+                it->rc = rc;
+            else if (rc == 0) /* the keysets name a key RocksDB lacks */
+                it->rc = gs_err_set(it->tx->err, GS_ECORRUPT, "views %s: a listed key is missing",
+                                    gs_vcf_name(it->cf));
+        }
+        *vlen = it->kvlen;
+        return it->kval ? (const uint8_t *)it->kval : (const uint8_t *)"";
+    }
     return (const uint8_t *)rocksdb_iter_value(it->it, vlen);
 }
 
 void gs_vtx_it_next(gs_vtx_it *it)
 {
     if (it->src == 1)
-        rocksdb_iter_next(it->it);
+        part_next(it);
     else if (it->src == 2)
         it->iov++;
     else
@@ -253,13 +396,32 @@ void gs_vtx_it_next(gs_vtx_it *it)
 
 void gs_vtx_it_close(gs_vtx_it *it)
 {
-    if (it->it)
+    free(it->ks);
+    free(it->kval);
+    it->ks = NULL;
+    it->kval = NULL;
+    it->nks = it->iks = 0;
+    if (it->busy)
+        *it->busy = 0;
+    else if (it->it)
         rocksdb_iter_destroy(it->it);
+    it->busy = NULL;
     free(it->ov);
     it->it = NULL;
     it->ov = NULL;
     it->nov = it->iov = 0;
     it->src = 0;
+}
+
+void gs_vtx_drop_iters(gs_vtx *tx)
+{
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++)
+        for (int k = 0; k < 2; k++) {
+            if (tx->its[cf][k])
+                rocksdb_iter_destroy(tx->its[cf][k]);
+            tx->its[cf][k] = NULL;
+            tx->its_busy[cf][k] = 0;
+        }
 }
 
 int gs_vtx_me(gs_vtx *tx, uint64_t *me)

@@ -16,6 +16,7 @@
 #include "mp.h"
 #include "overlay.h"
 #include "cache.h"
+#include "keyset.h"
 
 /* Column families: one per entity type (numbered as gs_view_type), then
  * meta and idx. Order is the dump order. */
@@ -72,6 +73,7 @@ struct gs_views {
     uint64_t me;
     int me_known;
     uint64_t last_trim_ns; /* see trim() in apply.c */
+    int commit_oom;        /* the cache could not follow a commit (apply.c) */
 };
 
 /* ---- db.c ---- */
@@ -118,7 +120,23 @@ typedef struct gs_vtx {
     gs_vbuf val;
     uint64_t *ids; /* scratch id set for snapshot replacement */
     size_t nids, cap_ids;
+    int tomb_pending; /* a role tombstone was written in this call */
+    /* Users given a user index entry in this call (a set; entries of
+     * rolled-back records stay: it only sends a check the slow way). */
+    uint64_t *upend;
+    size_t upend_n, upend_cap;
+    /* RocksDB iterators kept for the whole call, per family and read
+     * options (0 total order, 1 idx prefix): RocksDB does not change during
+     * a call (one write at its end), so a seek on a kept iterator sees what
+     * a new one would, without the cost of creating it (~20 us). */
+    rocksdb_iterator_t *its[GS_VCF_COUNT][2];
+    uint8_t its_busy[GS_VCF_COUNT][2];
 } gs_vtx;
+
+/* Families whose guild-scoped ids the applier keeps in memory. */
+int gs_vtx_keyset_family(int cf);
+/* Destroy the kept iterators (before the call's write). */
+void gs_vtx_drop_iters(gs_vtx *tx);
 
 /* A bad payload: set tx->reason, return GS_EFRAME. The record is rolled
  * back and counted; the batch goes on. */
@@ -138,6 +156,16 @@ int gs_vtx_del(gs_vtx *tx, int cf, const void *key, size_t klen);
  * (as they were when the iterator was opened: collect, close, then write). */
 typedef struct gs_vtx_it {
     rocksdb_iterator_t *it; /* RocksDB part */
+    uint8_t *busy;          /* kept iterator's busy flag (NULL: own it) */
+    /* Or the committed part from the keysets (keyset.h): ids of one guild,
+     * values read by point when asked for. */
+    int ksmode, cf;
+    uint64_t *ks;
+    size_t nks, iks;
+    uint8_t kkey[16];
+    char *kval;
+    size_t kvlen;
+    int kval_read;
     uint8_t prefix[24];
     size_t plen;
     gs_ov_ent *ov; /* overlay part, sorted */
@@ -225,6 +253,55 @@ int gs_vtx_me(gs_vtx *tx, uint64_t *me);
 /* Record a guild's availability in meta (and nothing else). */
 int gs_vtx_avail(gs_vtx *tx, uint64_t guild, int unavailable);
 
+/* ---- tomb.c: deleted-role tombstones (idx 'D' guild role) ---- */
+
+#define GS_VIDX_ROLEDEL 'D'
+size_t gs_vtomb_key(uint64_t guild, uint64_t role, uint8_t key[17]);
+/* Set operations (gs_vtombs in cache.h); add: 0 ok, -1 out of memory. */
+int gs_vtombs_add(gs_vtombs *s, uint64_t g, uint64_t r);
+void gs_vtombs_del(gs_vtombs *s, uint64_t g, uint64_t r);
+int gs_vtombs_has(const gs_vtombs *s, uint64_t g, uint64_t r);
+/* The pairs of guild g (stride 2, roles ascending): their number. */
+size_t gs_vtombs_guild(const gs_vtombs *s, uint64_t g, const uint64_t **pairs);
+void gs_vtombs_free(gs_vtombs *s);
+/* Read the tombstones of guild (all = 0) or of every guild (all = 1) with
+ * ro into out (emptied first). */
+int gs_vtomb_load(gs_views *v, const rocksdb_readoptions_t *ro, int all, uint64_t guild,
+                  gs_vtombs *out, gs_err *err);
+/* 1 if the member value's roles hold one of the n pairs' roles (one
+ * guild's pairs, from gs_vtombs_guild). */
+int gs_vtomb_roles_hit(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n);
+/* A member value as it must be shown: 1 with out = val without those
+ * roles, 0 if val shows as it is, <0 (GS_ECORRUPT, GS_ENOMEM). */
+int gs_vtomb_filter(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n, gs_vbuf *out);
+/* roles_hit with the bytes of the "roles" value (set when 1). */
+int gs_vtomb_roles_find(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n,
+                        const uint8_t **a, size_t *alen);
+/* The roles array a[0..alen) without those roles, appended to out. */
+int gs_vtomb_put_roles(const uint8_t *a, size_t alen, const uint64_t *pairs, size_t n,
+                       gs_vbuf *out);
+/* The entries of the member map val (its header too with header = 1),
+ * those roles left out, appended to out: GS_OK, GS_ECORRUPT, GS_ENOMEM. */
+int gs_vtomb_put_entries(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n,
+                         gs_vbuf *out, int header);
+/* Applier: is (guild, role) tombstoned (overlay, committed set, RocksDB):
+ * 1, 0, <0. guild_maybe: 0 if guild surely has none. */
+int gs_vtomb_is(gs_vtx *tx, uint64_t guild, uint64_t role);
+int gs_vtomb_guild_maybe(gs_vtx *tx, uint64_t guild);
+int gs_vtomb_put(gs_vtx *tx, uint64_t guild, uint64_t role);
+/* Strip role from every member of guild, then drop the tombstone. */
+int gs_vtomb_materialize(gs_vtx *tx, uint64_t guild, uint64_t role);
+/* Before a member value val (whose roles come from the payload) is
+ * written: materialize every tombstone of the roles it lists;
+ * *materialized = 1 if any was (the caller must rebuild val: the
+ * transaction's scratch buffers were reused). */
+int gs_vtomb_check_member(gs_vtx *tx, uint64_t guild, const uint8_t *val, size_t vlen,
+                          int *materialized);
+/* GUILD_DELETE: drop the guild's tombstones. */
+int gs_vtomb_drop_guild(gs_vtx *tx, uint64_t guild);
+/* ap_role.c: rewrite every member of guild holding role without it. */
+int gs_vrole_strip(gs_vtx *tx, uint64_t guild, uint64_t role);
+
 /* ---- dispatch.c ---- */
 
 typedef int (*gs_vhandler)(gs_vtx *tx, gs_jval d);
@@ -287,8 +364,11 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
  * joined from the users family of the same state (cached: through the
  * entity cache with cache_lock held for reading; else RocksDB with ro).
  * The result is either val itself or built in scratch. */
+/* A member's roles leave out those of tombs (its guild's pairs from
+ * gs_vtombs_guild, ntombs of them; NULL/0: none). */
 int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
                    const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                   gs_vbuf *scratch, const uint8_t **out, size_t *out_len, gs_err *err);
+                   const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch, const uint8_t **out,
+                   size_t *out_len, gs_err *err);
 
 #endif

@@ -64,4 +64,46 @@ for name in sorted(os.listdir(fixtures)):
         with open(os.path.join(out, "%s-run%03d" % (stem, i // 8)), "wb") as f:
             f.write(b"\x01" + b"\x00".join(recs[i : i + 8]))
         count += 1
+# Hand-made runs for the applier's shortcuts: deleted-role tombstones (a
+# role deleted, then given back to one member), guild-scoped id sets
+# (CHANNEL_DELETE with threads, set replacements), the user map (member
+# removals with and without another membership).
+G, H = "100", "200"
+hand = {
+    "roledel": [
+        ("GUILD_CREATE", {"id": G, "roles": [{"id": "5", "name": "r"}, {"id": "6", "name": "s"}],
+                          "members": [{"user": {"id": "7"}, "roles": ["5", "6"]},
+                                      {"user": {"id": "8"}, "roles": ["5"]}]}),
+        ("GUILD_ROLE_DELETE", {"guild_id": G, "role_id": "5"}),
+        ("MESSAGE_CREATE", {"id": "1", "guild_id": G, "author": {"id": "7"}, "member": {"nick": "n"}}),
+        ("GUILD_MEMBER_UPDATE", {"guild_id": G, "user": {"id": "8"}, "roles": [5]}),
+        ("GUILD_ROLE_DELETE", {"guild_id": G, "role_id": "6"}),
+        ("GUILD_MEMBERS_CHUNK", {"guild_id": G, "members": [{"user": {"id": "9"}, "roles": ["6"]}]}),
+        ("GUILD_DELETE", {"id": G}),
+    ],
+    "sets": [
+        ("GUILD_CREATE", {"id": G, "channels": [{"id": "11", "type": 0}, {"id": "12", "type": 0}],
+                          "threads": [{"id": "13", "parent_id": "11", "type": 11},
+                                      {"id": "14", "parent_id": "12", "type": 11}],
+                          "emojis": [{"id": "15"}], "stickers": [{"id": "16"}]}),
+        ("THREAD_CREATE", {"id": "17", "guild_id": G, "parent_id": "11", "type": 11}),
+        ("CHANNEL_DELETE", {"id": "11", "guild_id": G, "type": 0}),
+        ("GUILD_EMOJIS_UPDATE", {"guild_id": G, "emojis": [{"id": "18"}]}),
+        ("GUILD_STICKERS_UPDATE", {"guild_id": G, "stickers": []}),
+        ("THREAD_LIST_SYNC", {"guild_id": G, "threads": [{"id": "19", "parent_id": "12", "type": 11}]}),
+    ],
+    "users": [
+        ("GUILD_CREATE", {"id": G, "members": [{"user": {"id": "7"}}, {"user": {"id": "8"}}]}),
+        ("GUILD_CREATE", {"id": H, "members": [{"user": {"id": "7"}}]}),
+        ("GUILD_MEMBER_REMOVE", {"guild_id": G, "user": {"id": "7"}}),
+        ("GUILD_MEMBER_REMOVE", {"guild_id": G, "user": {"id": "8"}}),
+        ("GUILD_MEMBER_ADD", {"guild_id": G, "user": {"id": "8"}}),
+        ("GUILD_MEMBER_REMOVE", {"guild_id": H, "user": {"id": "7"}}),
+    ],
+}
+for stem, seq in hand.items():
+    with open(os.path.join(out, "hand-" + stem), "wb") as f:
+        f.write(b"\x01" + b"\x00".join(record(ev, d) for ev, d in seq))
+    count += 1
+
 print("gen_views_seeds: %d seeds in %s" % (count, out))
