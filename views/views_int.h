@@ -82,12 +82,10 @@ const char *gs_vcf_name(int cf);
  * code: "Corruption" -> GS_ECORRUPT, "No space" -> GS_ENOSPC, "IO error" ->
  * GS_EIO, anything else GS_EVIEW. what names the operation. */
 int gs_vdb_err(gs_err *err, char *rocks_msg, const char *what);
-/* Bulk load of an empty database (replay.c): begin turns automatic
- * compactions and flush compression off; end turns them back on and
- * compacts every family into the last level. Crash-safe: neither changes
- * what a reopen sees (a reopen takes this build's options again). */
-int gs_vdb_bulk_begin(gs_views *v, gs_err *err);
-int gs_vdb_bulk_end(gs_views *v, gs_err *err);
+/* Compact every family into the last level (two threads; the end of a
+ * bulk load, see db.c). Errors are RocksDB background errors: the next
+ * write returns them. */
+void gs_vdb_compact_all(gs_views *v);
 
 /* ---- meta.c: keys of the meta family ---- */
 
