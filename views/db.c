@@ -145,11 +145,12 @@ static int options_create(gs_views *v, gs_err *err)
      * cache): every point read consults them, and at ~10 bits of filter per
      * key plus one index entry per block they are small next to the data. */
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(v->bbto, 0);
-    /* 16 KiB blocks: zstd finds more to share in a bigger block (compacted
-     * views of the default shape 18.6 -> 16.8 MB); point reads mostly hit
-     * the entity cache or the block cache, member get p50 did not move
-     * beyond the noise. */
-    rocksdb_block_based_options_set_block_size(v->bbto, 16 * 1024);
+    /* 8 KiB blocks. 16 KiB made the compacted views of the default shape
+     * 10% smaller (18.6 -> 16.8 MB), but the large shape (views 150-180 MB,
+     * far beyond the block cache) reads a whole block per missed point
+     * read: member get p50 35 -> 50 us, p99 0.5 -> 4.2 ms, and its ingest
+     * and rebuild got much slower (one run each, busy machine). */
+    rocksdb_block_based_options_set_block_size(v->bbto, 8 * 1024);
     /* A hash index inside data blocks: point reads skip the binary search. */
     rocksdb_block_based_options_set_data_block_index_type(v->bbto, 1);
     rocksdb_block_based_options_set_data_block_hash_ratio(v->bbto, 0.75);
@@ -540,7 +541,7 @@ fail:
 /* Bulk load: a catch-up into an empty database (a rebuild, a wipe, the
  * first open of a big log) ends with one compaction of every family: it
  * puts everything in the last level, zstd-compressed, without the
- * overwritten versions (the views of the default benchmark shape: 17 MB
+ * overwritten versions (the views of the default benchmark shape: 18-19 MB
  * after a rebuild instead of 23; it costs the rebuild 1.5-2 s).
  *
  * Options are not changed during the load (rocksdb_set_options_cf): each
