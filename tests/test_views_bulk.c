@@ -1,10 +1,10 @@
 /*
- * test_views_bulk.c - a catch-up into empty views (rebuild, wipe, first
- * open) is a bulk load (replay.c, db.c: a reader thread ahead of the
- * applier, compactions held back, one compaction at the end). It must give
- * exactly the views of an incremental apply, leave no level-0 files behind,
- * and a SIGKILL in the middle of it must leave views that reopen at a
- * consistent watermark and catch up to the same result.
+ * test_views_bulk.c - a catch-up of a whole log into empty views (rebuild,
+ * wipe, first open; replay.c). It must give exactly the views of an
+ * incremental apply, and a SIGKILL in the middle of it must leave views
+ * that reopen at a batch boundary, equal to the reference there, and catch
+ * up to the same result. (Written for a pipelined bulk load that was
+ * measured and dropped; it guards any such change.)
  */
 #include "gs_common.h"
 
@@ -24,10 +24,8 @@
 
 #include "log.h"
 #include "support_views.h"
-#include "views_int.h"
 
-/* More than a few replay batches (replay.c: 1024 records), so the bulk
- * path engages and spans several batches. */
+/* Several replay batches (replay.c: 1024 records). */
 #define NRECS 2600
 /* replay.c's batch: a catch-up commits whole batches, so a killed one
  * reopens at a multiple of it (or at the end). */
@@ -90,18 +88,6 @@ static const gs_views_tuning TINY = {.cache_bytes = 1u << 20,
                                      .small_write_buffer_bytes = 64u << 10,
                                      .db_write_buffer_bytes = 128u << 10};
 
-static uint64_t l0_files(gs_views *v)
-{
-    uint64_t total = 0;
-    for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
-        char *s = rocksdb_property_value_cf(v->db, v->cf[cf], "rocksdb.num-files-at-level0");
-        assert_non_null(s);
-        total += strtoull(s, NULL, 10);
-        free(s);
-    }
-    return total;
-}
-
 static char *reference_dump(const char *dir, uint64_t upto)
 {
     gs_views *ref;
@@ -131,8 +117,6 @@ static void test_bulk_equals_incremental(void **state)
     assert_int_equal(gs_views_catch_up(v, logdir, NULL, 0, &n, &err), GS_OK);
     assert_int_equal(n, NRECS);
     assert_int_equal(gs_views_watermark(v), NRECS);
-    /* The load ended with one compaction of everything. */
-    assert_int_equal(l0_files(v), 0);
     char *got = gs_tv_dump(v);
     assert_string_equal(got, want);
     free(got);

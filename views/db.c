@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "views_int.h"
@@ -34,9 +33,6 @@ static const char *const cf_names[GS_VCF_COUNT] = {
 #define DB_WRITE_BUF_BYTES (16u << 20)
 #define BIG_CF_WRITE_BUF   (8u << 20)
 #define SMALL_CF_WRITE_BUF (2u << 20)
-/* Free space kept beyond a second copy of the views by the compaction at
- * the end of a bulk load (see gs_vdb_compact_all). */
-#define COMPACT_MARGIN_BYTES (64ull << 20)
 
 const char *gs_vcf_name(int cf)
 {
@@ -108,9 +104,9 @@ static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
     /* No zstd dictionary: a 16 KiB one took the compacted views of the
      * default shape from 18.6 to 16.0 MB, but training it on every
      * compaction cost ingest time and buffered each output file's blocks
-     * in memory (peak RSS 125 -> 170 MB). Level 3: level 6 took the
-     * compacted views from 16.8 to 16.0 MB for ~25% more CPU in a rebuild,
-     * level 9 to 15.9 MB for ~50%. */
+     * in memory (one e2e run: peak RSS 125 -> 170 MB). Level 3: level 6
+     * took the compacted views (16 KiB blocks) from 16.8 to 16.0 MB for
+     * ~25% more CPU in a rebuild, level 9 to 15.9 MB for ~50%. */
     rocksdb_options_set_bottommost_compression_options(o, -14, 3, 0, 0, 1);
     rocksdb_options_set_write_buffer_size(
         o, big_cf(cf) ? or_default(v->tuning.big_write_buffer_bytes, BIG_CF_WRITE_BUF)
@@ -536,86 +532,6 @@ int gs_views_open_readonly(const char *dir, gs_views **out, gs_err *err)
 fail:
     views_free(v);
     return rc;
-}
-
-/* Bulk load: a catch-up into an empty database (a rebuild, a wipe, the
- * first open of a big log) ends with one compaction of every family: it
- * puts everything in the last level, zstd-compressed, without the
- * overwritten versions (the views of the default benchmark shape: 18-19 MB
- * after a rebuild instead of 23; it costs the rebuild 1.5-2 s).
- *
- * Options are not changed during the load (rocksdb_set_options_cf): each
- * call rewrites the 64 KiB OPTIONS file, 28 of them per load, and on a full
- * disk that write failed into an assertion of RocksDB 7.8's info logger
- * (abort; t_cli_enospc). Holding level-0 compactions back (trigger 8) and
- * uncompressed flushes did not change the applying thread's CPU time
- * measurably either: the compactions run on the other core. */
-
-/* The final compaction: families split in two shares (the biggest alone,
- * roughly), one compacted on a helper thread, so both cores work. */
-typedef struct compact_job {
-    gs_views *v;
-    int part; /* 0 or 1 */
-} compact_job;
-
-static int compact_share(int cf)
-{
-    return cf == GS_VIEW_MEMBER;
-}
-
-static void *compact_part(void *arg)
-{
-    compact_job *j = arg;
-    for (int i = 0; i < GS_VCF_COUNT; i++)
-        if (compact_share(i) == j->part)
-            rocksdb_compact_range_cf(j->v->db, j->v->cf[i], NULL, 0, NULL, 0);
-    return NULL;
-}
-
-static uint64_t prop_sum(gs_views *v, const char *name)
-{
-    uint64_t total = 0;
-    for (int i = 0; i < GS_VCF_COUNT; i++) {
-        char *s = rocksdb_property_value_cf(v->db, v->cf[i], name);
-        if (s)
-            total += strtoull(s, NULL, 10);
-        free(s);
-    }
-    return total;
-}
-
-/* A compaction writes its output before it deletes its input: without
- * room for a second copy of the views (and a margin) it would fill the
- * disk, and RocksDB 7.8 then aborts in its info logger (t_cli_enospc).
- * Automatic compactions, which rewrite less at a time, do the work then. */
-static int room_to_compact(gs_views *v)
-{
-    struct statvfs sv;
-    if (statvfs(v->dir, &sv) != 0)
-        return 0;
-    uint64_t free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
-    uint64_t need = 2 * (prop_sum(v, "rocksdb.live-sst-files-size") +
-                         prop_sum(v, "rocksdb.cur-size-all-mem-tables")) +
-                    COMPACT_MARGIN_BYTES;
-    return free_bytes >= need;
-}
-
-void gs_vdb_compact_all(gs_views *v)
-{
-    if (!room_to_compact(v))
-        return;
-    /* A compaction first flushes the memtables; with atomic_flush that
-     * flush covers every family (as any flush here must), so flush once
-     * before the two threads start. */
-    compact_job j0 = {v, 0}, j1 = {v, 1};
-    rocksdb_compact_range_cf(v->db, v->cf[GS_VCF_META], NULL, 0, NULL, 0);
-    pthread_t th;
-    int threaded = pthread_create(&th, NULL, compact_part, &j1) == 0;
-    if (!threaded)
-        compact_part(&j1);
-    compact_part(&j0);
-    if (threaded)
-        pthread_join(th, NULL);
 }
 
 const char *gs_views_wiped_reason(const gs_views *v)

@@ -82,10 +82,6 @@ const char *gs_vcf_name(int cf);
  * code: "Corruption" -> GS_ECORRUPT, "No space" -> GS_ENOSPC, "IO error" ->
  * GS_EIO, anything else GS_EVIEW. what names the operation. */
 int gs_vdb_err(gs_err *err, char *rocks_msg, const char *what);
-/* Compact every family into the last level (two threads; the end of a
- * bulk load, see db.c). Errors are RocksDB background errors: the next
- * write returns them. */
-void gs_vdb_compact_all(gs_views *v);
 
 /* ---- meta.c: keys of the meta family ---- */
 
