@@ -26,7 +26,7 @@
 #include "support_views.h"
 
 /* Several replay batches (replay.c: 1024 records). */
-#define NRECS 2600
+#define NRECS 6000
 /* replay.c's batch: a catch-up commits whole batches, so a killed one
  * reopens at a multiple of it (or at the end). */
 #define REPLAY_BATCH 1024
