@@ -1,21 +1,35 @@
 /* writer.c - gs_log: appends, block cutting, group commit, durability
  * modes, segment roll, the failed state and the BATCH flusher thread.
  *
- * Locking: one mutex (mu) guards everything in struct gs_log. Blocks are
- * compressed and written with mu held (writes land in the page cache, so
- * this is short); fsync runs with mu released so appenders can go on
- * filling the next block meanwhile. Only one thread fsyncs at a time (the
- * leader, `syncing`); others that need durability wait on cv_done and are
- * covered by the leader's fsync if their records were written before it
- * started (group commit).
+ * Locking: the mutex mu guards the in-memory state (the block being
+ * filled, the hand-off slot, head/written/durable, the BATCH accounting,
+ * the failed state). No file I/O runs with mu held: an appender never
+ * waits for the disk unless the block it fills has to be cut while the
+ * previous one is still unwritten (or it asked for SYNC durability).
  *
- * In BATCH and OFF mode, compression runs beside the appenders: a full
- * block is handed to the flusher thread (one slot), which compresses it
- * with mu released and writes it, while appenders fill the next block. A
- * block is written only after the handed one, so blocks stay in LSN order.
- * An appender holds the `appending` token while it adds its records, so
- * the records of one call get consecutive LSNs even when it has to wait
- * for the slot. */
+ * File writes have one owner at a time, the holder of the I/O token
+ * (`io_busy`, taken and given back under mu). Only the holder touches the
+ * active segment (fd, off, idx, seg_path, seg_base) and may change it; it
+ * does so under mu, so the others may read those fields under mu. The
+ * holder compresses and writes blocks and rolls segments with mu released.
+ * Blocks leave the in-memory buffer in LSN order and are written in that
+ * order: a full block goes to the one-block hand-off slot; the token
+ * holder writes the handed block before it takes the block being filled;
+ * and a block taken while the token is held is written before the token
+ * is given back, so whoever writes a later block comes after.
+ *
+ * fsync runs without the token (nor mu), so the next blocks can be
+ * written meanwhile. One thread fsyncs at a time (the leader, `syncing`);
+ * it covers exactly the blocks written (`written`) before it started:
+ * durable never passes an fsync. Others that need durability wait on
+ * cv_done and are covered by the leader's fsync if their records were
+ * written before it started (group commit).
+ *
+ * In BATCH and OFF mode the flusher thread takes the token to compress a
+ * handed block (its own codec) and write it, while appenders fill the
+ * next block. An appender holds the `appending` token while it adds its
+ * records, so the records of one call get consecutive LSNs even when it
+ * has to wait for the slot. */
 #include "gs_common.h"
 
 #include "log_int.h"
@@ -38,13 +52,13 @@ struct gs_log {
     pthread_cond_t cv_flush; /* wakes the flusher */
     pthread_cond_t cv_done;  /* a leader's fsync finished */
     pthread_cond_t cv_head;  /* head advanced (gs_log_wait_head) */
-    pthread_cond_t cv_slot;  /* the hand-off slot or the append token freed */
+    pthread_cond_t cv_slot;  /* the hand-off slot, the append or the I/O token freed */
     pthread_t flusher;
     int flusher_running;
     int closing;
     int head_waiters;
 
-    /* active segment */
+    /* active segment: changed only by the I/O token holder, under mu */
     int fd;
     uint64_t seg_base;
     char seg_path[GS_PATH_MAX];
@@ -60,14 +74,15 @@ struct gs_log {
     int64_t blk_min, blk_max;
     uint64_t blk_frames;
 
-    gs_codec codec;
+    gs_codec codec; /* used by the I/O token holder, except the flusher */
     uint64_t head, written, durable;
 
-    /* BATCH/OFF pipeline: a full block handed to the flusher */
+    int io_busy; /* the I/O token: someone compresses/writes/rolls */
+
+    /* a full block taken from the appenders, not yet compressed */
     int pipeline;
-    int appending;   /* an appender is adding its records */
-    int handed;      /* hbuf holds a block not yet written */
-    int compressing; /* the flusher compresses hbuf with mu released */
+    int appending; /* an appender is adding its records */
+    int handed;    /* hbuf holds a block not yet compressed */
     uint8_t *hbuf;
     size_t hlen, hcap;
     gs_blk_hdr hh;
@@ -122,6 +137,27 @@ static int refuse_failed(gs_log *l, gs_err *err)
                       l->fail_msg);
 }
 
+/* ---------------------------------------------------------- I/O token */
+
+/* Take the I/O token (mu held; may wait with mu released). */
+static int io_take_locked(gs_log *l, gs_err *err)
+{
+    while (l->io_busy && !l->failed)
+        pthread_cond_wait(&l->cv_slot, &l->mu);
+    if (l->failed)
+        return refuse_failed(l, err);
+    l->io_busy = 1;
+    return GS_OK;
+}
+
+static void io_give_locked(gs_log *l)
+{
+    l->io_busy = 0;
+    pthread_cond_broadcast(&l->cv_slot);
+    if (l->handed)
+        pthread_cond_signal(&l->cv_flush); /* the flusher may have skipped it */
+}
+
 /* -------------------------------------------------------------- blocks */
 
 static int idx_push(gs_log *l, const gs_idx_entry *e, gs_err *err)
@@ -138,23 +174,29 @@ static int idx_push(gs_log *l, const gs_idx_entry *e, gs_err *err)
     return GS_OK;
 }
 
-static int roll_locked(gs_log *l, gs_err *err);
+static int roll_locked(gs_log *l, uint64_t last, gs_err *err);
 
 /* Write an encoded block at the end of the active segment, then roll if
- * the segment is full. On a failed write the file is cut back to the last
- * good block so it stays clean; if that fails too, recovery cuts it on the
- * next open. */
+ * the segment is full. mu and the I/O token held; the write runs with mu
+ * released (blk belongs to the token holder's codec). On a failed write
+ * the file is cut back to the last good block so it stays clean; if that
+ * fails too, recovery cuts it on the next open. */
 static int commit_block_locked(gs_log *l, const gs_blk_hdr *h, const uint8_t *blk, size_t blk_len,
                                gs_err *err)
 {
-    int r = gs_io_write_all(l->io, l->fd, blk, blk_len, l->off);
+    int fd = l->fd;
+    uint64_t off = l->off;
+    pthread_mutex_unlock(&l->mu);
+    int r = gs_io_write_all(l->io, fd, blk, blk_len, off);
+    if (r < 0)
+        l->io->ftruncate(l->io, fd, off);
+    pthread_mutex_lock(&l->mu);
     if (r < 0) {
         int rc = gs_err_errno(err, gs_errno_code(-r), -r, "cannot write %s at offset %" PRIu64,
-                              l->seg_path, l->off);
-        l->io->ftruncate(l->io, l->fd, l->off);
+                              l->seg_path, off);
         return fail_locked(l, err, rc);
     }
-    gs_idx_entry e = {.off = l->off,
+    gs_idx_entry e = {.off = off,
                       .first_lsn = h->first_lsn,
                       .min_us = h->min_us,
                       .max_us = h->max_us,
@@ -165,34 +207,34 @@ static int commit_block_locked(gs_log *l, const gs_blk_hdr *h, const uint8_t *bl
     int rc = idx_push(l, &e, err);
     if (rc)
         return fail_locked(l, err, rc);
-    l->off += blk_len;
-    l->written = h->first_lsn + h->count - 1;
+    l->off = off + blk_len;
+    uint64_t last = h->first_lsn + h->count - 1;
     if (l->off >= l->o.segment_bytes)
-        return roll_locked(l, err);
+        return roll_locked(l, last, err); /* publishes written with durable */
+    l->written = last;
     return GS_OK;
 }
 
-/* Write the handed-over block, if any, compressing it here unless the
- * flusher already is (then wait for it). Keeps blocks in LSN order. */
-static int drain_handed_locked(gs_log *l, gs_err *err)
+/* Compress the handed block with c (mu released: nobody touches hbuf while
+ * it is handed), free the slot and write the block. mu and the I/O token
+ * held. */
+static int drain_handed_locked(gs_log *l, gs_codec *c, gs_err *err)
 {
-    while (l->handed) {
-        if (l->compressing) {
-            pthread_cond_wait(&l->cv_slot, &l->mu);
-            continue;
-        }
-        if (l->failed)
-            return refuse_failed(l, err);
-        gs_blk_hdr h = l->hh;
-        const uint8_t *blk;
-        size_t blk_len;
-        int rc = gs_codec_encode(&l->codec, &h, l->hbuf, l->hlen, &blk, &blk_len, err);
-        rc = rc ? fail_locked(l, err, rc) : commit_block_locked(l, &h, blk, blk_len, err);
-        l->handed = 0;
-        pthread_cond_broadcast(&l->cv_slot);
-        return rc;
-    }
-    return GS_OK;
+    if (!l->handed)
+        return GS_OK;
+    if (l->failed)
+        return refuse_failed(l, err);
+    gs_blk_hdr h = l->hh;
+    const uint8_t *blk;
+    size_t blk_len;
+    pthread_mutex_unlock(&l->mu);
+    int rc = gs_codec_encode(c, &h, l->hbuf, l->hlen, &blk, &blk_len, err);
+    pthread_mutex_lock(&l->mu);
+    l->handed = 0; /* the compressed copy is in c: appenders may hand the next */
+    pthread_cond_broadcast(&l->cv_slot);
+    if (rc)
+        return fail_locked(l, err, rc);
+    return commit_block_locked(l, &h, blk, blk_len, err);
 }
 
 static void reset_block(gs_log *l)
@@ -212,22 +254,41 @@ static gs_blk_hdr block_fields(const gs_log *l)
     return h;
 }
 
-/* Compress and write the block being filled (after any handed one). */
+/* Move the block being filled to the empty hand-off slot (buffers swap). */
+static void hand_locked(gs_log *l)
+{
+    uint8_t *b = l->hbuf;
+    size_t cap = l->hcap;
+    l->hbuf = l->buf;
+    l->hcap = l->cap;
+    l->hlen = l->len;
+    l->hh = block_fields(l);
+    l->buf = b;
+    l->cap = cap;
+    reset_block(l);
+    l->handed = 1;
+}
+
+/* Write the handed block, then the block being filled: on return every
+ * record appended before the call is written (or the log failed). */
 static int write_block_locked(gs_log *l, gs_err *err)
 {
-    int rc = drain_handed_locked(l, err);
+    int rc = io_take_locked(l, err);
     if (rc)
         return rc;
-    if (l->blk_count == 0)
-        return GS_OK;
-    gs_blk_hdr h = block_fields(l);
-    const uint8_t *blk;
-    size_t blk_len;
-    rc = gs_codec_encode(&l->codec, &h, l->buf, l->len, &blk, &blk_len, err);
-    if (rc)
-        return fail_locked(l, err, rc);
-    reset_block(l);
-    return commit_block_locked(l, &h, blk, blk_len, err);
+    /* While a block is written (mu released) appenders may hand the next
+     * one: it is older than the block being filled, so it goes first. */
+    uint64_t target = l->head;
+    while (rc == GS_OK && l->written < target) {
+        if (!l->handed) {
+            if (l->blk_count == 0)
+                break;
+            hand_locked(l);
+        }
+        rc = drain_handed_locked(l, &l->codec, err);
+    }
+    io_give_locked(l);
+    return rc;
 }
 
 /* Cut the block being filled while it is not empty and len + need > limit:
@@ -240,23 +301,18 @@ static int cut_locked(gs_log *l, size_t need, size_t limit, gs_err *err)
         if (l->failed)
             return refuse_failed(l, err);
         if (!l->handed) {
-            uint8_t *b = l->hbuf;
-            size_t cap = l->hcap;
-            l->hbuf = l->buf;
-            l->hcap = l->cap;
-            l->hlen = l->len;
-            l->hh = block_fields(l);
-            l->buf = b;
-            l->cap = cap;
-            reset_block(l);
-            l->handed = 1;
+            hand_locked(l);
             pthread_cond_signal(&l->cv_flush);
             return GS_OK;
         }
-        if (!l->compressing) {
+        if (!l->io_busy) {
             /* The flusher has not picked it up (busy in an fsync, or not
-             * scheduled yet): compress it here rather than wait. */
-            int rc = drain_handed_locked(l, err);
+             * scheduled yet): write it here rather than wait. */
+            int rc = io_take_locked(l, err);
+            if (rc == GS_OK) {
+                rc = drain_handed_locked(l, &l->codec, err);
+                io_give_locked(l);
+            }
             if (rc)
                 return rc;
             continue;
@@ -267,41 +323,53 @@ static int cut_locked(gs_log *l, size_t need, size_t limit, gs_err *err)
 }
 
 /* Seal the active segment (index footer + fsync) and start the next one,
- * named by the next LSN. Runs with mu held: appenders wait for one fsync
- * per segment_bytes, which keeps the sealed segment immutable from here on. */
-static int roll_locked(gs_log *l, gs_err *err)
+ * named by the next LSN, after the block ending at `last` (written is
+ * set to it here, together with durable). mu and the I/O token held; the I/O runs with mu
+ * released, so appenders go on meanwhile, and no block is written to the
+ * sealed segment after its footer (we hold the token). */
+static int roll_locked(gs_log *l, uint64_t last, gs_err *err)
 {
-    int rc =
-        gs_seg_write_index(l->io, l->fd, l->seg_path, l->off, l->idx, l->idx_n, l->written, err);
+    int fd = l->fd;
+    uint64_t off = l->off;
+    uint64_t base = last + 1;
+    int nfd = -1;
+    pthread_mutex_unlock(&l->mu);
+    int created = 0;
+    int rc = gs_seg_write_index(l->io, fd, l->seg_path, off, l->idx, l->idx_n, last, err);
     if (rc) {
-        l->io->ftruncate(l->io, l->fd, l->off);
-        return fail_locked(l, err, rc);
+        l->io->ftruncate(l->io, fd, off);
+    } else {
+        int r = l->io->fsync(l->io, fd);
+        if (r < 0)
+            rc = gs_err_errno(err, gs_errno_code(-r), -r, "cannot fsync %s", l->seg_path);
     }
-    int r = l->io->fsync(l->io, l->fd);
-    if (r < 0) {
-        rc = gs_err_errno(err, gs_errno_code(-r), -r, "cannot fsync %s", l->seg_path);
-        return fail_locked(l, err, rc);
+    if (rc == GS_OK) {
+        created = 1;
+        rc = gs_seg_create(l->io, l->dir, base, l->o.store_id, &nfd, err);
     }
+    pthread_mutex_lock(&l->mu);
+    l->written = last; /* the block is in the file whatever happens next */
+    if (!created)
+        return fail_locked(l, err, rc);
     /* Every earlier segment was fsynced when it was sealed, so everything
      * written is durable now. If nothing is buffered either, nothing is
      * pending: reset the BATCH accounting so the next append counts as the
      * first pending one (see gs_log_append). */
-    l->durable = l->written;
+    if (last > l->durable)
+        l->durable = last;
     if (l->written == l->head) {
         l->pending_bytes = 0;
         l->pending_since_ns = 0;
     }
-    if (l->syncing && l->sync_fd == l->fd)
+    pthread_cond_broadcast(&l->cv_done);
+    if (l->syncing && l->sync_fd == fd)
         l->sync_fd_retired = 1; /* the leader closes it after its fsync */
     else
-        l->io->close(l->io, l->fd);
+        l->io->close(l->io, fd);
     l->fd = -1;
-    uint64_t base = l->written + 1;
-    rc = gs_seg_create(l->io, l->dir, base, l->o.store_id, &l->fd, err);
-    if (rc) {
-        l->fd = -1;
+    if (rc)
         return fail_locked(l, err, rc);
-    }
+    l->fd = nfd;
     char name[GS_SEG_NAME_MAX];
     gs_seg_name(base, name);
     gs_path_join(l->seg_path, sizeof(l->seg_path), l->dir, name, NULL);
@@ -367,23 +435,14 @@ static void *flusher_main(void *arg)
     gs_log *l = arg;
     pthread_mutex_lock(&l->mu);
     while (!l->closing) {
-        if (l->handed && !l->compressing && !l->failed) {
-            /* Compress with mu released; appenders fill the next block. */
-            l->compressing = 1;
-            gs_blk_hdr h = l->hh;
-            const uint8_t *blk;
-            size_t blk_len;
+        if (l->handed && !l->io_busy && !l->failed) {
+            /* Compress and write with mu released; appenders fill the next
+             * block. An error puts the log in the failed state. */
             gs_err e;
-            pthread_mutex_unlock(&l->mu);
-            int rc = gs_codec_encode(&l->fcodec, &h, l->hbuf, l->hlen, &blk, &blk_len, &e);
-            pthread_mutex_lock(&l->mu);
-            l->compressing = 0;
-            if (rc)
-                fail_locked(l, &e, rc);
-            else if (!l->failed)
-                commit_block_locked(l, &h, blk, blk_len, &e);
-            l->handed = 0;
-            pthread_cond_broadcast(&l->cv_slot);
+            if (io_take_locked(l, &e) == GS_OK) {
+                drain_handed_locked(l, &l->fcodec, &e);
+                io_give_locked(l);
+            }
             continue;
         }
         if (l->o.durability != GS_DURABILITY_BATCH || l->failed || l->head == l->durable) {

@@ -40,6 +40,13 @@ static ssize_t f_pread(gs_io *io, int fd, void *buf, size_t len, uint64_t off)
 static ssize_t f_pwrite(gs_io *io, int fd, const void *buf, size_t len, uint64_t off)
 {
     fault_io *f = F(io);
+    pthread_mutex_lock(&f->mu);
+    uint64_t nth = ++f->pwrite_seen;
+    void (*hook)(void *, uint64_t) = f->pwrite_hook;
+    void *ud = f->pwrite_hook_ud;
+    pthread_mutex_unlock(&f->mu);
+    if (hook)
+        hook(ud, nth);
     int r = hit(f, FIO_PWRITE);
     if (r)
         return r;
@@ -155,4 +162,12 @@ const char *fault_io_kind_name(fio_kind kind)
                                             "fsync",  "ftruncate", "fsize",     "rename",
                                             "unlink", "mkdir",     "fsync_dir", "list"};
     return (unsigned)kind < FIO_NKINDS ? names[kind] : "?";
+}
+
+void fault_io_pwrite_hook(fault_io *f, void (*fn)(void *ud, uint64_t nth), void *ud)
+{
+    pthread_mutex_lock(&f->mu);
+    f->pwrite_hook = fn;
+    f->pwrite_hook_ud = ud;
+    pthread_mutex_unlock(&f->mu);
 }

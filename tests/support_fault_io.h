@@ -10,6 +10,10 @@
  * does nothing to the file. Counters can be read to size a loop over every
  * call of a workload.
  *
+ * fault_io_pwrite_hook(f, fn, ud) calls fn(ud, nth) at the start of every
+ * pwrite (nth counts from 1, before any fault decides its outcome), with no
+ * lock held, so fn may block to hold a block write in flight.
+ *
  * Thread-safety: the counters are guarded by a mutex, so the log's flusher
  * thread may use the table too.
  */
@@ -48,6 +52,9 @@ typedef struct fault_io {
     int short_errno;
     int short_pending; /* the next pwrite fails */
     uint64_t fired;    /* faults injected so far */
+    void (*pwrite_hook)(void *ud, uint64_t nth);
+    void *pwrite_hook_ud;
+    uint64_t pwrite_seen; /* pwrite calls that reached the hook */
 } fault_io;
 
 void fault_io_init(fault_io *f, gs_io *inner);
@@ -56,5 +63,6 @@ void fault_io_fail(fault_io *f, fio_kind kind, uint64_t nth, int err, int persis
 void fault_io_short_write(fault_io *f, uint64_t nth, int err);
 uint64_t fault_io_count(fault_io *f, fio_kind kind);
 const char *fault_io_kind_name(fio_kind kind);
+void fault_io_pwrite_hook(fault_io *f, void (*fn)(void *ud, uint64_t nth), void *ud);
 
 #endif
