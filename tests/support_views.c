@@ -374,3 +374,53 @@ size_t gs_tv_stream_frame(uint64_t lsn, char *buf, size_t cap, const char **even
     }
     return (size_t)n;
 }
+
+int gs_tv_apply_stream(gs_views *v, uint64_t from, uint64_t to, size_t batch)
+{
+    enum { MAXB = 64, FRAME = 1024 };
+    if (batch == 0 || batch > MAXB)
+        batch = MAXB;
+    char *bufs = malloc((size_t)MAXB * FRAME);
+    gs_log_rec recs[MAXB];
+    if (!bufs)
+        return GS_ENOMEM;
+    int rc = GS_OK;
+    for (uint64_t l = from; l <= to && rc == GS_OK;) {
+        size_t n = 0;
+        for (; n < batch && l <= to; n++, l++) {
+            memset(&recs[n], 0, sizeof(recs[n]));
+            recs[n].lsn = l;
+            recs[n].raw = bufs + n * FRAME;
+            recs[n].raw_len = gs_tv_stream_frame(l, bufs + n * FRAME, FRAME, &recs[n].event);
+            recs[n].event_len = strlen(recs[n].event);
+        }
+        gs_err err;
+        rc = gs_views_apply(v, recs, n, &err);
+        if (rc != GS_OK)
+            fprintf(stderr, "apply: %s\n", err.msg);
+    }
+    free(bufs);
+    return rc;
+}
+
+const char *gs_tv_roles(gs_views *v, gs_json *p, const char *user, const char *guild)
+{
+    static char buf[512];
+    gs_jval root, roles, e;
+    if (!gs_tv_get(v, p, GS_VIEW_MEMBER, user, guild, &root))
+        return "<no member>";
+    if (!gs_json_getz(root, "roles", &roles))
+        return "<no roles>";
+    buf[0] = '\0';
+    gs_jiter it;
+    gs_json_arr_begin(roles, &it);
+    while (gs_json_arr_next(&it, &e) == 1) {
+        const char *str;
+        size_t len;
+        if (gs_json_string(e, &str, &len) != 0)
+            die("roles: an element is not a string");
+        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%.*s", buf[0] ? "," : "",
+                 (int)len, str);
+    }
+    return buf;
+}

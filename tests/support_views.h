@@ -62,4 +62,13 @@ uint64_t gs_tv_id(const char *s);
  * frame in 16 is a bad payload. Guilds 1000..1005, members 50..89. */
 size_t gs_tv_stream_frame(uint64_t lsn, char *buf, size_t cap, const char **event);
 
+/* Apply the stream frames of LSN from..to (inclusive) to v in batches of
+ * batch records (at most 64): the first failing apply's code, its message
+ * on stderr. Buffers are the caller thread's own. */
+int gs_tv_apply_stream(gs_views *v, uint64_t from, uint64_t to, size_t batch);
+
+/* The roles of a member (a JSON get parsed with p) as "a,b,c";
+ * "<no member>" or "<no roles>". A static buffer: one thread. */
+const char *gs_tv_roles(gs_views *v, gs_json *p, const char *user, const char *guild);
+
 #endif

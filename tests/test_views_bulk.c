@@ -59,29 +59,6 @@ static void write_log(const char *logdir, uint64_t n)
     assert_int_equal(gs_log_close(log, &err), GS_OK);
 }
 
-/* Apply lsn from..to (inclusive) of the stream in batches of batch. */
-static void apply_range(gs_views *v, uint64_t from, uint64_t to, size_t batch)
-{
-    enum { MAXB = 64 };
-    static char bufs[MAXB][1024];
-    gs_log_rec recs[MAXB];
-    if (batch > MAXB)
-        batch = MAXB;
-    for (uint64_t l = from; l <= to;) {
-        size_t n = 0;
-        for (; n < batch && l <= to; n++, l++) {
-            memset(&recs[n], 0, sizeof(recs[n]));
-            recs[n].lsn = l;
-            recs[n].raw = bufs[n];
-            recs[n].raw_len = gs_tv_stream_frame(l, bufs[n], sizeof(bufs[n]), &recs[n].event);
-            recs[n].event_len = strlen(recs[n].event);
-        }
-        gs_err err;
-        if (gs_views_apply(v, recs, n, &err) != GS_OK)
-            fail_msg("apply: %s", err.msg);
-    }
-}
-
 /* Small write buffers: many flushes (and level-0 files) during the load. */
 static const gs_views_tuning TINY = {.cache_bytes = 1u << 20,
                                      .big_write_buffer_bytes = 64u << 10,
@@ -93,7 +70,7 @@ static char *reference_dump(const char *dir, uint64_t upto)
     gs_views *ref;
     assert_int_equal(gs_views_open(dir, NULL, &ref, NULL), GS_OK);
     assert_int_equal(gs_views_wipe(ref, NULL), GS_OK);
-    apply_range(ref, 1, upto, 37);
+    assert_int_equal(gs_tv_apply_stream(ref, 1, upto, 37), GS_OK);
     char *d = gs_tv_dump(ref);
     gs_views_close(ref, NULL);
     return d;
@@ -128,7 +105,7 @@ static void test_bulk_equals_incremental(void **state)
     got = gs_tv_dump(v);
     assert_string_equal(got, want);
     free(got);
-    apply_range(v, NRECS + 1, NRECS + 200, 16);
+    assert_int_equal(gs_tv_apply_stream(v, NRECS + 1, NRECS + 200, 16), GS_OK);
     assert_int_equal(gs_views_close(v, NULL), GS_OK);
     assert_int_equal(gs_views_open_tuned(vdir, NULL, &TINY, &v, &err), GS_OK);
     assert_int_equal(gs_views_watermark(v), NRECS + 200);
@@ -179,7 +156,7 @@ static void test_kill_during_bulk(void **state)
     for (uint64_t l = 0;; l += REPLAY_BATCH) {
         uint64_t upto = l < NRECS ? l : NRECS;
         if (upto > 0)
-            apply_range(ref, at[nref - 1] + 1, upto, 37);
+            assert_int_equal(gs_tv_apply_stream(ref, at[nref - 1] + 1, upto, 37), GS_OK);
         at[nref] = upto;
         refs[nref++] = gs_tv_dump(ref);
         if (upto == NRECS)

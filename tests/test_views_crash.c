@@ -26,33 +26,6 @@
 
 #include "support_views.h"
 
-/* Apply lsn from..to (inclusive) in batches of batch. */
-static int apply_range(gs_views *v, uint64_t from, uint64_t to, size_t batch)
-{
-    enum { MAXB = 64 };
-    static char bufs[MAXB][1024];
-    gs_log_rec recs[MAXB];
-    if (batch > MAXB)
-        batch = MAXB;
-    for (uint64_t l = from; l <= to;) {
-        size_t n = 0;
-        for (; n < batch && l <= to; n++, l++) {
-            memset(&recs[n], 0, sizeof(recs[n]));
-            recs[n].lsn = l;
-            recs[n].raw = bufs[n];
-            recs[n].raw_len = gs_tv_stream_frame(l, bufs[n], sizeof(bufs[n]), &recs[n].event);
-            recs[n].event_len = strlen(recs[n].event);
-        }
-        gs_err err;
-        int rc = gs_views_apply(v, recs, n, &err);
-        if (rc != GS_OK) {
-            fprintf(stderr, "apply: %s\n", err.msg);
-            return rc;
-        }
-    }
-    return GS_OK;
-}
-
 static const gs_views_tuning TINY = {.cache_bytes = 1u << 20,
                                      .big_write_buffer_bytes = 64u << 10,
                                      .small_write_buffer_bytes = 64u << 10,
@@ -69,7 +42,7 @@ static void child(const char *dir, int ready_fd)
         _exit(6);
     uint64_t l = gs_views_watermark(v) + 1;
     for (;; l += 16) {
-        if (apply_range(v, l, l + 15, 16) != GS_OK)
+        if (gs_tv_apply_stream(v, l, l + 15, 16) != GS_OK)
             _exit(4);
         /* One byte per batch: the parent kills after a random number. */
         if (write(ready_fd, "b", 1) != 1)
@@ -144,7 +117,7 @@ static void test_kill_and_reopen(void **state)
         uint64_t wm = gs_views_watermark(v);
         assert_true(wm >= prev); /* reopening flushed what the last one saw */
         advanced += wm > prev;
-        assert_int_equal(apply_range(ref, prev + 1, wm, 37), GS_OK);
+        assert_int_equal(gs_tv_apply_stream(ref, prev + 1, wm, 37), GS_OK);
         assert_int_equal(gs_views_watermark(ref), wm);
         char *got = gs_tv_dump(v);
         char *want = gs_tv_dump(ref);

@@ -94,28 +94,6 @@ static int feed(ctx *c, const char *text)
     return feed_b(c, text, 0);
 }
 
-/* The roles of a member as "a,b,c" from a JSON get. */
-static const char *roles_of(ctx *c, const char *user, const char *guild)
-{
-    static char buf[512];
-    gs_jval root, roles, e;
-    if (!gs_tv_get(c->v, c->p, GS_VIEW_MEMBER, user, guild, &root))
-        return "<no member>";
-    if (!gs_json_getz(root, "roles", &roles))
-        return "<no roles>";
-    buf[0] = '\0';
-    gs_jiter it;
-    gs_json_arr_begin(roles, &it);
-    while (gs_json_arr_next(&it, &e) == 1) {
-        const char *s;
-        size_t len;
-        assert_int_equal(gs_json_string(e, &s, &len), 0);
-        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%.*s", buf[0] ? "," : "",
-                 (int)len, s);
-    }
-    return buf;
-}
-
 /* The msgpack get of a member holds the string "120" (a3 '1' '2' '0'). */
 static int msgpack_has_120(ctx *c, uint64_t user, uint64_t guild)
 {
@@ -187,16 +165,16 @@ static void test_reads_leave_the_role_out(void **state)
 {
     ctx *c = *state;
     assert_int_equal(feed(c, SETUP), GS_OK);
-    assert_string_equal(roles_of(c, "7", "100"), "104,120");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "104,120");
     assert_int_equal(feed(c, DEL120), GS_OK);
     /* get, JSON and msgpack */
-    assert_string_equal(roles_of(c, "7", "100"), "104");
-    assert_string_equal(roles_of(c, "8", "100"), "");
-    assert_string_equal(roles_of(c, "9", "100"), "");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "8", "100"), "");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "9", "100"), "");
     assert_false(msgpack_has_120(c, 7, 100));
     assert_false(msgpack_has_120(c, 8, 100));
     /* the other guild keeps it */
-    assert_string_equal(roles_of(c, "7", "200"), "120");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "200"), "120");
     assert_true(msgpack_has_120(c, 7, 200));
     /* where / count, scoped and unscoped */
     assert_int_equal(gs_tv_count(c->v, GS_VIEW_MEMBER, "100", "roles", "120"), 0);
@@ -243,12 +221,12 @@ static void test_role_given_back(void **state)
                                                  "\"author\":{\"id\":\"7\"},\"member\":{"
                                                  "\"nick\":\"sept\"}}")),
                      GS_OK);
-    assert_string_equal(roles_of(c, "7", "100"), "104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "104");
     /* A write listing roles without 120 is plain. */
     assert_int_equal(feed(c, F("GUILD_MEMBER_UPDATE", "{\"guild_id\":\"100\",\"user\":{\"id\":"
                                                       "\"9\"},\"roles\":[\"104\"]}")),
                      GS_OK);
-    assert_string_equal(roles_of(c, "9", "100"), "104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "9", "100"), "104");
     char *d = gs_tv_dump(c->v);
     assert_int_equal(dump_lines_with(d, "idx", "44" G100, NULL), 1);
     free(d);
@@ -256,7 +234,7 @@ static void test_role_given_back(void **state)
     assert_int_equal(feed(c, F("GUILD_MEMBER_UPDATE", "{\"guild_id\":\"100\",\"user\":{\"id\":"
                                                       "\"8\"},\"roles\":[120]}")),
                      GS_OK);
-    assert_string_equal(roles_of(c, "7", "100"), "104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "104");
     assert_false(msgpack_has_120(c, 7, 100));
     assert_int_equal(gs_tv_count(c->v, GS_VIEW_MEMBER, "100", "roles", "120"), 1);
     d = gs_tv_dump(c->v);
@@ -267,11 +245,11 @@ static void test_role_given_back(void **state)
     assert_int_equal(feed(c, F("GUILD_MEMBER_UPDATE", "{\"guild_id\":\"100\",\"user\":{\"id\":"
                                                       "\"7\"},\"roles\":[\"120\",\"104\"]}")),
                      GS_OK);
-    assert_string_equal(roles_of(c, "7", "100"), "120,104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "120,104");
     assert_int_equal(feed(c, DEL120), GS_OK);
-    assert_string_equal(roles_of(c, "7", "100"), "104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "104");
     assert_int_equal(gs_tv_count(c->v, GS_VIEW_MEMBER, "100", "roles", "120"), 0);
-    assert_string_equal(roles_of(c, "7", "200"), "120");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "200"), "120");
     /* Nick and the rest survive the strip. */
     gs_jval root;
     char buf[64];
@@ -352,11 +330,11 @@ static void test_same_state_every_way(void **state)
     assert_int_equal(feed(&r, SETUP), GS_OK);
     assert_int_equal(feed(&r, STORY), GS_OK);
     r.p = c->p;
-    assert_string_equal(roles_of(&r, "7", "100"), "");
-    assert_string_equal(roles_of(&r, "9", "100"), "");
-    assert_string_equal(roles_of(&r, "10", "100"), "");
-    assert_string_equal(roles_of(&r, "8", "100"), "104");
-    assert_string_equal(roles_of(&r, "7", "200"), "120");
+    assert_string_equal(gs_tv_roles(r.v, r.p, "7", "100"), "");
+    assert_string_equal(gs_tv_roles(r.v, r.p, "9", "100"), "");
+    assert_string_equal(gs_tv_roles(r.v, r.p, "10", "100"), "");
+    assert_string_equal(gs_tv_roles(r.v, r.p, "8", "100"), "104");
+    assert_string_equal(gs_tv_roles(r.v, r.p, "7", "200"), "120");
     char *d = gs_tv_dump(r.v);
     assert_string_equal(d, ref);
     assert_int_equal(dump_lines_with(d, "idx", "44" G200, NULL), 0);
@@ -365,8 +343,8 @@ static void test_same_state_every_way(void **state)
     gs_views_close(r.v, NULL);
     /* A read-only open reads the same. */
     assert_int_equal(gs_views_open_readonly(sub, &r.v, NULL), GS_OK);
-    assert_string_equal(roles_of(&r, "8", "100"), "104");
-    assert_string_equal(roles_of(&r, "7", "200"), "120");
+    assert_string_equal(gs_tv_roles(r.v, r.p, "8", "100"), "104");
+    assert_string_equal(gs_tv_roles(r.v, r.p, "7", "200"), "120");
     assert_int_equal(gs_tv_count(r.v, GS_VIEW_MEMBER, NULL, "roles", "120"), 1);
     gs_views_close(r.v, NULL);
     gs_tv_rmtree(sub);
@@ -390,8 +368,8 @@ static void test_roles_dropped_by_rules(void **state)
     assert_int_equal(feed(&r, DEL120), GS_OK);
     gs_jval root;
     assert_int_equal(gs_tv_get(r.v, r.p, GS_VIEW_ROLE, "104", "100", &root), 0);
-    assert_string_equal(roles_of(&r, "7", "100"), "104");
-    assert_string_equal(roles_of(&r, "8", "100"), "");
+    assert_string_equal(gs_tv_roles(r.v, r.p, "7", "100"), "104");
+    assert_string_equal(gs_tv_roles(r.v, r.p, "8", "100"), "");
     assert_int_equal(gs_tv_count(r.v, GS_VIEW_MEMBER, "100", "roles", "120"), 0);
     gs_views_close(r.v, NULL);
     /* Members dropped too: no tombstone is kept at all. */

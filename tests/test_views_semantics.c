@@ -70,28 +70,6 @@ static const char *field(ctx *c, gs_view_type t, const char *id, const char *gui
     return gs_tv_str(root, key, buf, sizeof(buf));
 }
 
-/* The roles of a member as "a,b,c". */
-static const char *roles_of(ctx *c, const char *user, const char *guild)
-{
-    static char buf[512];
-    gs_jval root, roles, e;
-    if (!gs_tv_get(c->v, c->p, GS_VIEW_MEMBER, user, guild, &root))
-        return "<no member>";
-    if (!gs_json_getz(root, "roles", &roles))
-        return "<no roles>";
-    buf[0] = '\0';
-    gs_jiter it;
-    gs_json_arr_begin(roles, &it);
-    while (gs_json_arr_next(&it, &e) == 1) {
-        const char *s;
-        size_t len;
-        assert_int_equal(gs_json_string(e, &s, &len), 0);
-        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%.*s", buf[0] ? "," : "",
-                 (int)len, s);
-    }
-    return buf;
-}
-
 static uint64_t count(ctx *c, gs_view_type t, const char *guild)
 {
     return gs_tv_count(c->v, t, guild, NULL, NULL);
@@ -236,7 +214,7 @@ static void test_guild_create_replaces_lists(void **state)
      * what was known. */
     assert_int_equal(count(c, GS_VIEW_MEMBER, "100"), 2);
     assert_string_equal(field(c, GS_VIEW_MEMBER, "7", "100", "nick"), "null");
-    assert_string_equal(roles_of(c, "7", "100"), "");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "");
     assert_string_equal(field(c, GS_VIEW_USER, "7", NULL, "avatar"), "a7");
 }
 
@@ -289,16 +267,16 @@ static void test_role_delete_strips_members(void **state)
                 "{\"op\":0,\"t\":\"GUILD_MEMBER_UPDATE\",\"s\":7,\"d\":{\"guild_id\":\"200\","
                 "\"user\":{\"id\":\"7\"},\"roles\":[\"120\"]}}\n"),
         GS_OK);
-    assert_string_equal(roles_of(c, "7", "100"), "104,120");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "104,120");
     assert_int_equal(feed(c, "{\"op\":0,\"t\":\"GUILD_ROLE_DELETE\",\"s\":8,\"d\":{\"guild_id\":"
                              "\"100\",\"role_id\":\"120\"}}\n"),
                      GS_OK);
     assert_false(has(c, GS_VIEW_ROLE, "120", "100"));
     assert_false(has(c, GS_VIEW_ROLE, "120", NULL));
-    assert_string_equal(roles_of(c, "7", "100"), "104");
-    assert_string_equal(roles_of(c, "8", "100"), "");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "8", "100"), "");
     /* Other guilds are not touched; other fields stay. */
-    assert_string_equal(roles_of(c, "7", "200"), "120");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "200"), "120");
     assert_string_equal(field(c, GS_VIEW_MEMBER, "7", "100", "nick"), "seven");
     assert_int_equal(gs_tv_count(c->v, GS_VIEW_MEMBER, "100", "roles", "120"), 0);
     assert_int_equal(gs_tv_count(c->v, GS_VIEW_MEMBER, "100", "roles", "104"), 1);
@@ -314,7 +292,7 @@ static void test_member_update_nick(void **state)
                           "\"100\",\"user\":{\"id\":\"7\",\"username\":\"u7b\"},\"roles\":[]}}\n"),
                      GS_OK);
     assert_string_equal(field(c, GS_VIEW_MEMBER, "7", "100", "nick"), "seven");
-    assert_string_equal(roles_of(c, "7", "100"), "");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "");
     assert_string_equal(field(c, GS_VIEW_USER, "7", NULL, "username"), "u7b");
     assert_string_equal(field(c, GS_VIEW_USER, "7", NULL, "avatar"), "a7");
     /* nick null: no nickname. */
@@ -323,7 +301,7 @@ static void test_member_update_nick(void **state)
                           "\"100\",\"user\":{\"id\":\"7\"},\"roles\":[\"104\"],\"nick\":null}}\n"),
                      GS_OK);
     assert_string_equal(field(c, GS_VIEW_MEMBER, "7", "100", "nick"), "null");
-    assert_string_equal(roles_of(c, "7", "100"), "104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "104");
     /* The member's user comes back joined. */
     gs_jval m, u;
     assert_true(gs_tv_get(c->v, c->p, GS_VIEW_MEMBER, "7", "100", &m));
@@ -449,7 +427,7 @@ static void test_message_partial_member(void **state)
                 "\"username\":\"u7new\"},\"member\":{\"roles\":[],\"joined_at\":\"2020\"}}}\n"),
         GS_OK);
     /* Roles from the partial member, nick kept, user kept and refined. */
-    assert_string_equal(roles_of(c, "7", "100"), "");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "7", "100"), "");
     assert_string_equal(field(c, GS_VIEW_MEMBER, "7", "100", "nick"), "seven");
     assert_string_equal(field(c, GS_VIEW_MEMBER, "7", "100", "joined_at"), "2020");
     assert_string_equal(field(c, GS_VIEW_USER, "7", NULL, "avatar"), "a7");
@@ -477,7 +455,7 @@ static void test_message_partial_member(void **state)
                 "\"guild_id\":\"100\",\"user_id\":\"12\",\"timestamp\":1,\"member\":{\"user\":"
                 "{\"id\":\"12\",\"username\":\"typer\"},\"roles\":[\"104\"]}}}\n"),
         GS_OK);
-    assert_string_equal(roles_of(c, "12", "100"), "104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "12", "100"), "104");
 }
 
 static void test_upsert_unknown(void **state)
@@ -558,7 +536,7 @@ static void test_members_chunk(void **state)
                 "\"dnd\"}],\"not_found\":[\"9\",9]}}\n"),
         GS_OK);
     assert_int_equal(count(c, GS_VIEW_MEMBER, "100"), 4);
-    assert_string_equal(roles_of(c, "151", "100"), "104");
+    assert_string_equal(gs_tv_roles(c->v, c->p, "151", "100"), "104");
     assert_string_equal(field(c, GS_VIEW_PRESENCE, "150", "100", "status"), "dnd");
     assert_string_equal(field(c, GS_VIEW_MEMBER, "7", "100", "nick"), "seven");
 }

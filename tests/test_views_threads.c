@@ -86,23 +86,6 @@ static void *reader(void *arg)
     return NULL;
 }
 
-static void apply_range(uint64_t from, uint64_t to)
-{
-    static char bufs[32][1024];
-    gs_log_rec recs[32];
-    for (uint64_t l = from; l <= to;) {
-        size_t n = 0;
-        for (; n < 32 && l <= to; n++, l++) {
-            memset(&recs[n], 0, sizeof(recs[n]));
-            recs[n].lsn = l;
-            recs[n].raw = bufs[n];
-            recs[n].raw_len = gs_tv_stream_frame(l, bufs[n], sizeof(bufs[n]), &recs[n].event);
-            recs[n].event_len = strlen(recs[n].event);
-        }
-        assert_int_equal(gs_views_apply(V, recs, n, NULL), GS_OK);
-    }
-}
-
 static void test_readers_beside_applier(void **state)
 {
     (void)state;
@@ -111,11 +94,11 @@ static void test_readers_beside_applier(void **state)
     /* A small cache, so that entries are evicted and refilled meanwhile. */
     gs_views_tuning t = {.entity_cache_bytes = 256u << 10};
     assert_int_equal(gs_views_open_tuned(dir, NULL, &t, &V, NULL), GS_OK);
-    apply_range(1, 200);
+    assert_int_equal(gs_tv_apply_stream(V, 1, 200, 32), GS_OK);
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[i], NULL, reader, (void *)(uintptr_t)(i + 1)), 0);
-    apply_range(201, 6000);
+    assert_int_equal(gs_tv_apply_stream(V, 201, 6000, 32), GS_OK);
     char *d = gs_tv_dump(V); /* a dump beside the readers */
     free(d);
     atomic_store(&stop, 1);
