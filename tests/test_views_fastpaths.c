@@ -166,11 +166,53 @@ static void test_after_reopen_and_wipe(void **state)
     free(ref);
 }
 
+/* Found by fuzz_views (2026-11-24): the user map marks "several guilds"
+ * with 2^64-1, and a removal from a guild with that id (a payload may carry
+ * it) turned "several" into "none", so the next removal deleted a user who
+ * was still a member elsewhere. One record per call (the map is used
+ * between calls) must give what one call gives, and user 7 stays. */
+static void test_user_map_guild_id_max(void **state)
+{
+    (void)state;
+    static const char *const frames =
+        F("GUILD_CREATE", "{\"id\":\"100\",\"members\":[{\"user\":{\"id\":\"7\"}}]}")
+            F("GUILD_CREATE", "{\"id\":\"200\",\"members\":[{\"user\":{\"id\":\"7\"}}]}")
+                F("GUILD_MEMBER_REMOVE",
+                  "{\"guild_id\":\"18446744073709551615\",\"user\":{\"id\":\"7\"}}")
+                    F("GUILD_MEMBER_REMOVE", "{\"guild_id\":\"200\",\"user\":{\"id\":\"7\"}}");
+    char *dumps[2];
+    for (int way = 0; way < 2; way++) {
+        char dir[256];
+        gs_tv_tmpdir(dir, sizeof(dir));
+        gs_views *v;
+        assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+        gs_tv_file f;
+        gs_tv_load_text(frames, &f);
+        size_t step = way ? 1 : f.n;
+        for (size_t i = 0; i < f.n; i += step)
+            assert_int_equal(gs_tv_apply(v, &f, i, i + step, step), GS_OK);
+        gs_tv_free(&f);
+        gs_json *p;
+        assert_int_equal(gs_json_create(1u << 20, 64, &p, NULL), GS_OK);
+        gs_jval root;
+        assert_int_equal(gs_tv_get(v, p, GS_VIEW_USER, "7", NULL, &root), 1);
+        assert_int_equal(gs_tv_get(v, p, GS_VIEW_MEMBER, "7", "100", &root), 1);
+        gs_json_destroy(p);
+        dumps[way] = gs_tv_dump(v);
+        gs_views_close(v, NULL);
+        gs_tv_rmtree(dir);
+    }
+    assert_string_equal(dumps[0], dumps[1]);
+    free(dumps[0]);
+    free(dumps[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_dump_every_way),
         cmocka_unit_test(test_after_reopen_and_wipe),
+        cmocka_unit_test(test_user_map_guild_id_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -312,13 +312,16 @@ void gs_vum_del(gs_vum *m, uint64_t user, uint64_t guild)
         return;
     int found;
     struct um_slot *s = um_find(m, user, &found);
-    if (found && s->guild == guild)
+    /* A guild id equal to UM_MULTI (a payload may carry 2^64-1) must not
+     * turn "several" into "none": the user may still be a member elsewhere.
+     * Leave the entry as it is; "several" sends the check to RocksDB. */
+    if (found && s->guild == guild && guild != UM_MULTI)
         s->guild = UM_NONE;
 }
 
 int gs_vum_get(const gs_vum *m, uint64_t user, uint64_t *guild)
 {
-    if (!m || m->off)
+    if (!m || m->off || !user) /* 0 marks empty slots: ask RocksDB */
         return -1;
     *guild = UM_NONE;
     if (!m->cap)
