@@ -129,7 +129,7 @@ int gs_vks_get(const gs_vks *s, int cf, uint64_t guild, const uint64_t **ids, si
     return e != NULL;
 }
 
-static int reserve(gs_vks *s, struct ks_ent *e, size_t n)
+static int reserve(struct ks_ent *e, size_t n)
 {
     if (n <= e->cap)
         return 0;
@@ -141,14 +141,13 @@ static int reserve(gs_vks *s, struct ks_ent *e, size_t n)
         return -1;
     e->ids = p;
     e->cap = cap;
-    (void)s;
     return 0;
 }
 
 int gs_vks_set(gs_vks *s, int cf, uint64_t guild, const uint64_t *ids, size_t n)
 {
     struct ks_ent *e = insert(s, cf, guild);
-    if (!e || reserve(s, e, n) != 0)
+    if (!e || reserve(e, n) != 0)
         return -1;
     if (n)
         memcpy(e->ids, ids, n * sizeof(*ids));
@@ -180,7 +179,7 @@ int gs_vks_add(gs_vks *s, int cf, uint64_t guild, uint64_t id, int create)
     size_t i = lower(e, id);
     if (i < e->n && e->ids[i] == id)
         return 0;
-    if (reserve(s, e, e->n + 1) != 0)
+    if (reserve(e, e->n + 1) != 0)
         return -1;
     memmove(e->ids + i + 1, e->ids + i, (e->n - i) * sizeof(*e->ids));
     e->ids[i] = id;

@@ -50,19 +50,27 @@ static size_t lower(const gs_vtombs *s, uint64_t g, uint64_t r)
     return lo;
 }
 
+/* Make room for one more pair: 0 or -1 (out of memory). */
+static int room_for_one(gs_vtombs *s)
+{
+    if (s->n < s->cap)
+        return 0;
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    uint64_t *p = realloc(s->p, cap * 2 * sizeof(*p));
+    if (!p)
+        return -1;
+    s->p = p;
+    s->cap = cap;
+    return 0;
+}
+
 int gs_vtombs_add(gs_vtombs *s, uint64_t g, uint64_t r)
 {
     size_t i = lower(s, g, r);
     if (i < s->n && s->p[2 * i] == g && s->p[2 * i + 1] == r)
         return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        uint64_t *p = realloc(s->p, cap * 2 * sizeof(*p));
-        if (!p)
-            return -1;
-        s->p = p;
-        s->cap = cap;
-    }
+    if (room_for_one(s) != 0)
+        return -1;
     memmove(s->p + 2 * (i + 1), s->p + 2 * i, (s->n - i) * 2 * sizeof(*s->p));
     s->p[2 * i] = g;
     s->p[2 * i + 1] = r;
@@ -121,15 +129,9 @@ int gs_vtomb_load(gs_views *v, const rocksdb_readoptions_t *ro, int all, uint64_
         if (klen != 17)
             continue;
         /* Keys come sorted: appending keeps the set sorted. */
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 64;
-            uint64_t *p = realloc(out->p, cap * 2 * sizeof(*p));
-            if (!p) {
-                rc = gs_err_set(err, GS_ENOMEM, "out of memory reading deleted roles");
-                break;
-            }
-            out->p = p;
-            out->cap = cap;
+        if (room_for_one(out) != 0) {
+            rc = gs_err_set(err, GS_ENOMEM, "out of memory reading deleted roles");
+            break;
         }
         out->p[2 * out->n] = gs_get_be64(k + 1);
         out->p[2 * out->n + 1] = gs_get_be64(k + 9);
