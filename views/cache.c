@@ -240,23 +240,41 @@ int gs_vcache_has(gs_vcache *c, int cf, const void *key, size_t klen)
     return lookup(c, cf, key, klen) != NULL;
 }
 
-int gs_vcache_get(gs_vcache *c, int cf, const void *key, size_t klen, char **val, size_t *vlen)
+int gs_vcache_find(gs_vcache *c, int cf, const void *key, size_t klen, gs_vcache_hit *h)
 {
     struct entry *e = lookup(c, cf, key, klen);
     if (!e)
         return 0;
-    char *v = malloc(e->dlen ? e->dlen : 1);
+    h->stored = e->data + e->klen;
+    h->stored_len = e->vlen;
+    h->len = e->dlen;
+    h->packed = e->packed;
+    return 1;
+}
+
+int gs_vcache_copy(const gs_vcache_hit *h, void *out)
+{
+    if (!h->packed) {
+        memcpy(out, h->stored, h->len);
+        return 0;
+    }
+    return gs_cpack_decode(h->stored, h->stored_len, out, h->len) == h->len ? 0 : -1;
+}
+
+int gs_vcache_get(gs_vcache *c, int cf, const void *key, size_t klen, char **val, size_t *vlen)
+{
+    gs_vcache_hit h;
+    if (!gs_vcache_find(c, cf, key, klen, &h))
+        return 0;
+    char *v = malloc(h.len ? h.len : 1);
     if (!v)
         return -1;
-    const uint8_t *stored = e->data + e->klen;
-    if (!e->packed)
-        memcpy(v, stored, e->dlen);
-    else if (gs_cpack_decode(stored, e->vlen, (uint8_t *)v, e->dlen) != e->dlen) {
+    if (gs_vcache_copy(&h, v) != 0) {
         free(v); /* cannot happen: it was checked when stored */
         return 0;
     }
     *val = v;
-    *vlen = e->dlen;
+    *vlen = h.len;
     return 1;
 }
 

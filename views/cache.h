@@ -31,6 +31,21 @@ void gs_vcache_destroy(gs_vcache *c);
 /* 1 with *val a malloc'ed copy of the cached value (free()) of *vlen
  * bytes, 0 on a miss, -1 out of memory. Needs the lock held for reading. */
 int gs_vcache_get(gs_vcache *c, int cf, const void *key, size_t klen, char **val, size_t *vlen);
+/* A cached value found by gs_vcache_find, without a copy: valid while the
+ * lock stays held (entries are only freed under the write lock). */
+typedef struct gs_vcache_hit {
+    const uint8_t *stored; /* the bytes kept (compact form if packed) */
+    size_t stored_len;
+    size_t len; /* bytes of the value itself */
+    int packed;
+} gs_vcache_hit;
+/* 1 with *h set (marks it recently used), 0 on a miss. Needs the lock held
+ * for reading. */
+int gs_vcache_find(gs_vcache *c, int cf, const void *key, size_t klen, gs_vcache_hit *h);
+/* Write the value of h (h->len bytes) to out, which has room for them:
+ * point gets decode straight into their output. 0 ok, -1 damaged (cannot
+ * happen: checked when stored). Same lock rule. */
+int gs_vcache_copy(const gs_vcache_hit *h, void *out);
 /* 1 if the key is cached (marks it recently used), else 0. */
 int gs_vcache_has(gs_vcache *c, int cf, const void *key, size_t klen);
 /* Insert or replace (evicting as needed). A value larger than an eighth of

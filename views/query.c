@@ -33,15 +33,21 @@ static int db_get(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const ui
     return *val ? 1 : 0;
 }
 
+/* A user read from RocksDB by a point get, for the cache (NULL: none). */
+typedef struct user_read {
+    char *val;
+    size_t len;
+} user_read;
+
 static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached,
                          const uint8_t *key, const uint8_t *val, size_t vlen, const uint8_t *roles,
                          size_t rlen, const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch,
-                         const uint8_t **out, size_t *out_len, gs_err *err);
+                         const uint8_t **out, size_t *out_len, user_read *keep, gs_err *err);
 
-int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
-                   const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                   const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch, const uint8_t **out,
-                   size_t *out_len, gs_err *err)
+static int out_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
+                      const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                      const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch, const uint8_t **out,
+                      size_t *out_len, user_read *keep, gs_err *err)
 {
     if (t != GS_VIEW_MEMBER || klen != 16) {
         *out = val;
@@ -54,13 +60,22 @@ int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_
     size_t rlen = 0;
     int hit = ntombs && gs_vtomb_roles_find(val, vlen, tombs, ntombs, &roles, &rlen);
     return member_object(v, ro, cached, key, val, vlen, hit ? roles : NULL, rlen, tombs, ntombs,
-                         scratch, out, out_len, err);
+                         scratch, out, out_len, keep, err);
+}
+
+int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_view_type t,
+                   const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                   const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch, const uint8_t **out,
+                   size_t *out_len, gs_err *err)
+{
+    return out_object(v, ro, cached, t, key, klen, val, vlen, tombs, ntombs, scratch, out, out_len,
+                      NULL, err);
 }
 
 static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached,
                          const uint8_t *key, const uint8_t *val, size_t vlen, const uint8_t *roles,
                          size_t rlen, const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch,
-                         const uint8_t **out, size_t *out_len, gs_err *err)
+                         const uint8_t **out, size_t *out_len, user_read *keep, gs_err *err)
 {
     /* A member is shown as Discord shows it: with its user object. */
     gs_mpr r;
@@ -73,8 +88,15 @@ static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cache
     char *user = NULL;
     size_t ulen = 0;
     size_t uklen = gs_vkey(GS_VIEW_USER, 0, uid, ukey);
-    int rc = cached ? gs_vread(v, ro, GS_VIEW_USER, ukey, uklen, 0, &user, &ulen, err)
-                    : db_get(v, ro, GS_VIEW_USER, ukey, uklen, &user, &ulen, err);
+    int rc = 0, from_db = 0;
+    if (cached)
+        rc = gs_vcache_get(v->ecache, GS_VIEW_USER, ukey, uklen, &user, &ulen);
+    if (rc < 0)
+        return gs_err_set(err, GS_ENOMEM, "out of memory reading views");
+    if (rc == 0) {
+        rc = db_get(v, ro, GS_VIEW_USER, ukey, uklen, &user, &ulen, err);
+        from_db = rc == 1;
+    }
     if (rc < 0)
         return rc;
     msgpack_packer pk;
@@ -91,7 +113,12 @@ static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cache
         msgpack_pack_str_body(&pk, "id", 2);
         gs_mp_pack_idstr(&pk, uid);
     }
-    rocksdb_free(user);
+    if (from_db && cached && keep && !keep->val) {
+        keep->val = user; /* the caller caches it */
+        keep->len = ulen;
+    } else {
+        rocksdb_free(user);
+    }
     if (roles) {
         /* The bytes before and after the roles value as they are; the map
          * keeps its number of entries. */
@@ -108,6 +135,106 @@ static int member_object(gs_views *v, const rocksdb_readoptions_t *ro, int cache
     *out = (const uint8_t *)scratch->p;
     *out_len = scratch->len;
     return GS_OK;
+}
+
+/* A msgpack map header for n pairs at p: its length. */
+static size_t map_header(uint8_t *p, uint32_t n)
+{
+    if (n < 16) {
+        p[0] = (uint8_t)(0x80 | n);
+        return 1;
+    }
+    if (n < 65536) {
+        p[0] = 0xde;
+        p[1] = (uint8_t)(n >> 8);
+        p[2] = (uint8_t)n;
+        return 3;
+    }
+    p[0] = 0xdf;
+    p[1] = (uint8_t)(n >> 24);
+    p[2] = (uint8_t)(n >> 16);
+    p[3] = (uint8_t)(n >> 8);
+    p[4] = (uint8_t)n;
+    return 5;
+}
+
+/* A point get served by the entity cache alone, the read lock held: the
+ * value (and a member's user) decoded straight into obj, which is sized
+ * once, with no other copy or allocation beside a member's own bytes.
+ * 1 served, 0 not (a key not cached: the caller falls back to RocksDB),
+ * 2 not because the deleted roles are not loaded, <0 error. */
+static int get_cached(gs_views *v, gs_view_type t, const uint8_t *key, size_t klen, uint64_t guild,
+                      gs_vbuf *obj, gs_err *err)
+{
+    gs_vcache *c = v->ecache;
+    gs_vcache_hit h, uh;
+    if (!gs_vcache_find(c, (int)t, key, klen, &h))
+        return 0;
+    if (t != GS_VIEW_MEMBER || klen != 16) {
+        if (gs_vbuf_reserve(obj, h.len + 1) != 0)
+            return gs_err_set(err, GS_ENOMEM, "out of memory reading views");
+        if (gs_vcache_copy(&h, obj->p) != 0)
+            return 0;
+        obj->len = h.len;
+        return 1;
+    }
+    /* A member: its user and its guild's deleted roles must be cached too
+     * (an absent user is shown as {"id": ...}: the slow path does that). */
+    uint8_t ukey[16];
+    size_t uklen = gs_vkey(GS_VIEW_USER, 0, gs_get_be64(key + 8), ukey);
+    gs_vtombs *set = gs_vcache_tombs(c);
+    if (!set)
+        return 2;
+    if (!gs_vcache_find(c, GS_VIEW_USER, ukey, uklen, &uh))
+        return 0;
+    uint8_t small[1024];
+    uint8_t *m = h.len <= sizeof(small) ? small : malloc(h.len);
+    if (!m)
+        return gs_err_set(err, GS_ENOMEM, "out of memory reading views");
+    int rc = 0;
+    if (gs_vcache_copy(&h, m) != 0)
+        goto done;
+    gs_mpr r;
+    gs_mpv mv;
+    gs_mpr_init(&r, m, h.len);
+    if (gs_mpr_read(&r, &mv) != 0 || mv.type != GS_MP_MAP || mv.n == UINT32_MAX) {
+        rc = gs_err_set(err, GS_ECORRUPT, "views member: stored value is not a map");
+        goto done;
+    }
+    const uint64_t *tombs = NULL;
+    size_t ntombs = gs_vtombs_guild(set, guild, &tombs);
+    const uint8_t *roles = NULL;
+    size_t rlen = 0;
+    int hit = ntombs && gs_vtomb_roles_find(m, h.len, tombs, ntombs, &roles, &rlen);
+    /* The same object as member_object builds: {"user": user, entries}.
+     * Filtering roles never makes the array longer. */
+    size_t body = (size_t)(r.end - r.p);
+    if (gs_vbuf_reserve(obj, 5 + 5 + uh.len + body + 1) != 0) {
+        rc = gs_err_set(err, GS_ENOMEM, "out of memory reading views");
+        goto done;
+    }
+    uint8_t *o = (uint8_t *)obj->p;
+    size_t n = map_header(o, mv.n + 1);
+    memcpy(o + n, "\xa4user", 5);
+    n += 5;
+    if (gs_vcache_copy(&uh, o + n) != 0)
+        goto done;
+    obj->len = n + uh.len;
+    if (hit) {
+        gs_vbuf_put(obj, r.p, (size_t)(roles - r.p));
+        if (gs_vtomb_put_roles(roles, rlen, tombs, ntombs, obj) != GS_OK) {
+            rc = gs_err_set(err, GS_ECORRUPT, "views member: stored value is damaged");
+            goto done;
+        }
+        gs_vbuf_put(obj, roles + rlen, (size_t)(r.end - (roles + rlen)));
+    } else {
+        gs_vbuf_put(obj, r.p, body);
+    }
+    rc = obj->oom ? gs_err_set(err, GS_ENOMEM, "out of memory building a member") : 1;
+done:
+    if (m != small)
+        free(m);
+    return rc;
 }
 
 /* Render an output object in the requested format into buf. */
@@ -128,6 +255,51 @@ static int render(const uint8_t *obj, size_t len, gs_vfmt fmt, gs_vbuf *buf, gs_
         return gs_err_set(err, rc, "views value is damaged");
     if (rc != GS_OK)
         return gs_err_set(err, rc, "out of memory rendering a view object");
+    return GS_OK;
+}
+
+/* The committed deleted roles into the cache, for a point get that found
+ * them missing (they are loaded by the first apply after a start, a wipe or
+ * a cache clear: a store only read would ask RocksDB on every member get).
+ * Only while no apply runs: an apply holds apply_mu from its RocksDB write
+ * to its cache update, so RocksDB then holds the cache's state. Else the
+ * apply loads them. Called without the cache lock. */
+static void load_tombs(gs_views *v)
+{
+    if (pthread_mutex_trylock(&v->apply_mu) != 0)
+        return;
+    pthread_rwlock_wrlock(&v->cache_lock);
+    if (!gs_vcache_tombs(v->ecache)) {
+        gs_err lerr;
+        gs_err_clear(&lerr);
+        gs_vtombs *s = gs_vcache_tombs_slot(v->ecache);
+        if (s && gs_vtomb_load(v, v->ro, 1, 0, s, &lerr) == GS_OK)
+            gs_vcache_tombs_set_loaded(v->ecache, 1);
+    }
+    pthread_rwlock_unlock(&v->cache_lock);
+    pthread_mutex_unlock(&v->apply_mu);
+}
+
+/* Hand out an output object built by get_cached in the requested format:
+ * msgpack as it is, JSON rendered (NUL-terminated). Takes obj. */
+static int finish(gs_vbuf *obj, gs_vfmt fmt, char **out, size_t *len, gs_err *err)
+{
+    if (fmt == GS_VFMT_MSGPACK) {
+        *out = obj->p;
+        *len = obj->len;
+        return GS_OK;
+    }
+    gs_vbuf buf = {0};
+    /* JSON of a member or user is about 1.3x its msgpack: one allocation. */
+    gs_vbuf_reserve(&buf, obj->len + obj->len / 2 + 64);
+    int rc = render((const uint8_t *)obj->p, obj->len, fmt, &buf, err);
+    gs_vbuf_free(obj);
+    if (rc != GS_OK) {
+        gs_vbuf_free(&buf);
+        return rc;
+    }
+    *out = buf.p;
+    *len = buf.len;
     return GS_OK;
 }
 
@@ -169,9 +341,26 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     rocksdb_readoptions_t *ro = v->ro;
     uint64_t gen = 0;
     int was_cached = 0;
+    int needs_locate = guild_scoped(t) && !keyed_by_user(t) && !guild;
     if (cached) {
         pthread_rwlock_rdlock(&v->cache_lock);
         gen = v->cache_gen;
+        if (!needs_locate) {
+            uint8_t key[16];
+            size_t klen = gs_vkey(t, guild, id, key);
+            gs_vbuf obj = {0};
+            int rc = get_cached(v, t, key, klen, guild, &obj, err);
+            pthread_rwlock_unlock(&v->cache_lock);
+            if (rc == 1)
+                return finish(&obj, fmt, out, len, err);
+            gs_vbuf_free(&obj);
+            if (rc < 0)
+                return rc;
+            if (rc == 2)
+                load_tombs(v);
+            pthread_rwlock_rdlock(&v->cache_lock);
+            gen = v->cache_gen;
+        }
     } else {
         snap = rocksdb_create_snapshot(v->db);
         ro = rocksdb_readoptions_create();
@@ -182,7 +371,7 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
         rocksdb_readoptions_set_snapshot(ro, snap);
     }
     int rc = 1;
-    if (guild_scoped(t) && !keyed_by_user(t) && !guild)
+    if (needs_locate)
         rc = locate(v, ro, t, id, &guild, err);
     char *val = NULL;
     size_t vlen = 0;
@@ -217,20 +406,29 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
             ntombs = own.n;
         }
     }
+    user_read user = {0};
     if (rc == 1)
-        rc = gs_vout_object(v, ro, cached, t, key, klen, (const uint8_t *)val, vlen, tombs, ntombs,
-                            &scratch, &obj, &olen, err);
+        rc = out_object(v, ro, cached, t, key, klen, (const uint8_t *)val, vlen, tombs, ntombs,
+                        &scratch, &obj, &olen, &user, err);
     gs_vtombs_free(&own);
     if (cached) {
         pthread_rwlock_unlock(&v->cache_lock);
         /* Remember what was read from RocksDB, unless a commit landed in
          * between (the value might be stale then). */
-        if (rc == GS_OK && was_cached != 1) {
+        if (rc == GS_OK && (was_cached != 1 || user.val)) {
             pthread_rwlock_wrlock(&v->cache_lock);
-            if (v->cache_gen == gen)
+            if (v->cache_gen == gen && was_cached != 1)
                 gs_vcache_put(v->ecache, (int)t, key, klen, val, vlen);
+            /* The member's user too: else a member get after a restart
+             * would read it from RocksDB every time. */
+            if (v->cache_gen == gen && user.val) {
+                uint8_t ukey[16];
+                size_t uklen = gs_vkey(GS_VIEW_USER, 0, id, ukey);
+                gs_vcache_put(v->ecache, GS_VIEW_USER, ukey, uklen, user.val, user.len);
+            }
             pthread_rwlock_unlock(&v->cache_lock);
         }
+        rocksdb_free(user.val);
     } else {
         rocksdb_readoptions_destroy(ro);
         rocksdb_release_snapshot(v->db, snap);
