@@ -252,6 +252,65 @@ int gs_vcache_find(gs_vcache *c, int cf, const void *key, size_t klen, gs_vcache
     return 1;
 }
 
+static int matches(const struct entry *e, int cf, const void *key, size_t klen, uint32_t h)
+{
+    return e->hash == h && e->cf == cf && e->klen == klen && memcmp(e->data, key, klen) == 0;
+}
+
+static void hit_of(struct entry *e, gs_vcache_hit *h)
+{
+    atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+    h->stored = e->data + e->klen;
+    h->stored_len = e->vlen;
+    h->len = e->dlen;
+    h->packed = e->packed;
+}
+
+int gs_vcache_find2(gs_vcache *c, int cf1, const void *key1, size_t klen1, gs_vcache_hit *h1,
+                    int cf2, const void *key2, size_t klen2, gs_vcache_hit *h2)
+{
+    if (!c || klen1 > KEY_MAX || klen2 > KEY_MAX)
+        return 0;
+    uint32_t x1 = hash_of(cf1, key1, klen1), x2 = hash_of(cf2, key2, klen2);
+    size_t mask = c->nbuckets - 1;
+    /* Both heads are read before either is compared: the two cache misses
+     * of a random lookup (bucket, entry) are taken once for both keys. */
+    struct entry *a = c->buckets[x1 & mask], *b = c->buckets[x2 & mask];
+    int found = 0;
+    while (a || b) {
+        if (a) {
+            if (matches(a, cf1, key1, klen1, x1)) {
+                hit_of(a, h1);
+                found |= 1;
+                a = NULL;
+            } else {
+                a = a->next;
+            }
+        }
+        if (b) {
+            if (matches(b, cf2, key2, klen2, x2)) {
+                hit_of(b, h2);
+                found |= 2;
+                b = NULL;
+            } else {
+                b = b->next;
+            }
+        }
+    }
+    /* The values span a few cache lines each: read one byte of every line
+     * now so those misses overlap too (decoding then walks them in turn). */
+    volatile uint8_t touch = 0;
+    for (int i = 0; i < 2; i++) {
+        const gs_vcache_hit *h = i ? h2 : h1;
+        if (!(found & (1 << i)))
+            continue;
+        for (size_t off = 64; off < h->stored_len; off += 64)
+            touch ^= h->stored[off];
+    }
+    (void)touch;
+    return found;
+}
+
 int gs_vcache_copy(const gs_vcache_hit *h, void *out)
 {
     if (!h->packed) {

@@ -42,6 +42,12 @@ typedef struct gs_vcache_hit {
 /* 1 with *h set (marks it recently used), 0 on a miss. Needs the lock held
  * for reading. */
 int gs_vcache_find(gs_vcache *c, int cf, const void *key, size_t klen, gs_vcache_hit *h);
+/* Two lookups at once (a member and its user): both chains are walked
+ * side by side so that their cache misses overlap, and the values' bytes
+ * are touched before they are decoded. Bit 0 set if the first was found,
+ * bit 1 the second. Same lock rule. */
+int gs_vcache_find2(gs_vcache *c, int cf1, const void *key1, size_t klen1, gs_vcache_hit *h1,
+                    int cf2, const void *key2, size_t klen2, gs_vcache_hit *h2);
 /* Write the value of h (h->len bytes) to out, which has room for them:
  * point gets decode straight into their output. 0 ok, -1 damaged (cannot
  * happen: checked when stored). Same lock rule. */

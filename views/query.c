@@ -168,9 +168,9 @@ static int get_cached(gs_views *v, gs_view_type t, const uint8_t *key, size_t kl
 {
     gs_vcache *c = v->ecache;
     gs_vcache_hit h, uh;
-    if (!gs_vcache_find(c, (int)t, key, klen, &h))
-        return 0;
     if (t != GS_VIEW_MEMBER || klen != 16) {
+        if (!gs_vcache_find(c, (int)t, key, klen, &h))
+            return 0;
         if (gs_vbuf_reserve(obj, h.len + 1) != 0)
             return gs_err_set(err, GS_ENOMEM, "out of memory reading views");
         if (gs_vcache_copy(&h, obj->p) != 0)
@@ -185,7 +185,7 @@ static int get_cached(gs_views *v, gs_view_type t, const uint8_t *key, size_t kl
     gs_vtombs *set = gs_vcache_tombs(c);
     if (!set)
         return 2;
-    if (!gs_vcache_find(c, GS_VIEW_USER, ukey, uklen, &uh))
+    if (gs_vcache_find2(c, (int)t, key, klen, &h, GS_VIEW_USER, ukey, uklen, &uh) != 3)
         return 0;
     uint8_t small[1024];
     uint8_t *m = h.len <= sizeof(small) ? small : malloc(h.len);
