@@ -50,21 +50,36 @@ static void put_u64(gs_vbuf *out, uint64_t u, int neg)
     put_lit(out, tmp + i, sizeof(tmp) - i);
 }
 
+/* Does any byte of x need an escape (< 0x20, '"' or '\\')? */
+static inline int needs_escape(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t m = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
+    return (m & highs) != 0;
+}
+
 int gs_json_quote(gs_vbuf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     /* Most strings need no escape: one copy. Scanned 8 bytes at a time
      * (any byte < 0x20, '"' or '\\'), then byte by byte from the first
      * word that holds one. */
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     size_t i = 0;
     for (; i + 8 <= len; i += 8) {
         uint64_t x;
         memcpy(&x, s + i, 8);
-        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-        uint64_t m = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
-        if (m & highs)
+        if (needs_escape(x))
             break;
+    }
+    if (i < len && len - i < 8) {
+        /* The tail (most keys are shorter than 8), padded with a letter. */
+        uint64_t x;
+        char t[8] = {'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'};
+        memcpy(t, s + i, len - i);
+        memcpy(&x, t, 8);
+        if (!needs_escape(x))
+            i = len;
     }
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
