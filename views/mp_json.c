@@ -172,8 +172,25 @@ static int newline(gs_vbuf *out, int indent, int depth)
     return 0;
 }
 
+/* A fixstr at r (most keys and values of an entity): quoted without the
+ * general reader. 1 done, 0 not a fixstr, <0 error (truncated). */
+static int fixstr(gs_vbuf *out, gs_mpr *r)
+{
+    if (r->p >= r->end || (r->p[0] & 0xe0) != 0xa0)
+        return 0;
+    size_t n = r->p[0] & 0x1f;
+    if ((size_t)(r->end - r->p) - 1 < n)
+        return GS_ECORRUPT;
+    const char *str = (const char *)r->p + 1;
+    r->p += 1 + n;
+    return gs_json_quote(out, str, n) == GS_OK ? 1 : GS_ENOMEM;
+}
+
 static int value(gs_vbuf *out, gs_mpr *r, int indent, int depth)
 {
+    int fs = fixstr(out, r);
+    if (fs != 0)
+        return fs < 0 ? fs : GS_OK;
     gs_mpv v;
     if (depth > MAX_DEPTH || gs_mpr_read(r, &v) != 0)
         return GS_ECORRUPT;
@@ -218,13 +235,18 @@ static int value(gs_vbuf *out, gs_mpr *r, int indent, int depth)
     case GS_MP_MAP:
         put_ch(out, '{');
         for (uint32_t i = 0; i < v.n; i++) {
-            gs_mpv k;
-            if (gs_mpr_read(r, &k) != 0 || k.type != GS_MP_STR)
-                return GS_ECORRUPT;
             if (i)
                 put_ch(out, ',');
             newline(out, indent, depth + 1);
-            gs_json_quote(out, k.s, k.len);
+            int fk = fixstr(out, r);
+            if (fk < 0)
+                return fk;
+            if (fk == 0) {
+                gs_mpv k;
+                if (gs_mpr_read(r, &k) != 0 || k.type != GS_MP_STR)
+                    return GS_ECORRUPT;
+                gs_json_quote(out, k.s, k.len);
+            }
             if (indent > 0)
                 put_lit(out, ": ", 2);
             else

@@ -158,6 +158,16 @@ static size_t map_header(uint8_t *p, uint32_t n)
     return 5;
 }
 
+/* Measured (default shape, 2026-11-24, perf on a get-only loop): a
+ * member get served here costs ~1.6 us, of which the two hash lookups
+ * (cache misses: bucket, entry) ~15 %, decoding the compact form ~13 %,
+ * the deleted-role filter ~8 % (it must run for every member of a guild
+ * with tombstones, stripped at write or not, so stripping in the applier
+ * was not done). Before (gs_vcache_get copies, a scratch object, a render
+ * copy): ~2.6 us, eight allocations. Beyond the entity cache (large shape)
+ * a member get is two RocksDB block reads (member, then its user), ~30 us:
+ * zstd decompression of the 8 KiB bottommost blocks ~37 %, RocksDB's index
+ * and block cache ~29 %, malloc ~12 %, pread ~7 %. */
 /* A point get served by the entity cache alone, the read lock held: the
  * value (and a member's user) decoded straight into obj, which is sized
  * once, with no other copy or allocation beside a member's own bytes.
