@@ -26,8 +26,6 @@
 #include <pthread.h>
 #include <string.h>
 
-#include <xxhash.h>
-
 #include "cpack.h"
 
 #define CP_TOK      0xc1
@@ -91,9 +89,16 @@ static uint8_t dict_len[DICT_N];
 static char dict_pad[DICT_N][32];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+/* Inline and cheap: it runs for every string of every value the cache
+ * takes in (a call into libxxhash per string was a tenth of the encoding).
+ * n >= 1. Collisions only lengthen a probe: the table is a quarter full. */
 static uint32_t hash_str(const char *s, size_t n)
 {
-    return (uint32_t)XXH3_64bits(s, n);
+    uint32_t h = (uint32_t)n * 0x9e3779b1u;
+    h ^= (uint32_t)(uint8_t)s[0] * 0x85ebca6bu;
+    h ^= (uint32_t)(uint8_t)s[n - 1] * 0xc2b2ae35u;
+    h ^= (uint32_t)(uint8_t)s[n / 2] * 0x27d4eb2fu;
+    return h ^ (h >> 15);
 }
 
 static void init(void)
@@ -124,7 +129,7 @@ void gs_cpack_init(void)
 
 static int dict_find(const char *s, size_t n)
 {
-    if (n > 40)
+    if (n == 0 || n > 40)
         return -1;
     uint32_t h = hash_str(s, n) & (HT_SIZE - 1);
     while (ht[h]) {
@@ -161,7 +166,8 @@ static int digits_id(const char *s, size_t n, uint64_t *out)
         unsigned d = (unsigned)(s[i] - '0');
         if (d > 9)
             return 0;
-        if (x > (UINT64_MAX - d) / 10)
+        /* Only a 20-digit number can pass 2^64 - 1. */
+        if (n == 20 && x > (UINT64_MAX - d) / 10)
             return 0;
         x = x * 10 + d;
     }
@@ -221,19 +227,18 @@ static int time_pack(const char *s, size_t n, uint8_t out[10])
     return 1;
 }
 
-static size_t str_hdr(uint8_t *h, size_t n);
-
-static int enc_str(wbuf *w, const uint8_t *hdr, size_t hlen, const char *s, size_t n)
+/* The code replacing the string s[0..n) (header hdr[0..hlen)) in t:
+ * its length, or 0 to keep the string verbatim. */
+static size_t code_str(const uint8_t *hdr, size_t hlen, const char *s, size_t n, uint8_t t[20])
 {
-    uint8_t t[20];
     /* Only minimal headers (msgpack-c's): decoding writes those. */
-    if (n > 40 || str_hdr(t, n) != hlen || memcmp(t, hdr, hlen) != 0)
-        goto raw;
+    if (n > 40 || hlen != (n < 32 ? 1u : 2u) || (hlen == 2 && hdr[0] != 0xd9))
+        return 0;
     int c = dict_find(s, n);
     if (c >= 0) {
         t[0] = CP_TOK;
         t[1] = (uint8_t)c;
-        return put(w, t, 2);
+        return 2;
     }
     uint64_t id;
     if (n >= 10 && digits_id(s, n, &id)) {
@@ -241,7 +246,7 @@ static int enc_str(wbuf *w, const uint8_t *hdr, size_t hlen, const char *s, size
         t[1] = CP_ID;
         for (int i = 0; i < 8; i++)
             t[2 + i] = (uint8_t)(id >> (56 - 8 * i));
-        return put(w, t, 10);
+        return 10;
     }
     if (n == 32) {
         int ok = 1;
@@ -254,16 +259,13 @@ static int enc_str(wbuf *w, const uint8_t *hdr, size_t hlen, const char *s, size
                 t[2 + i] = (uint8_t)((unsigned)a << 4 | (unsigned)b);
         }
         if (ok)
-            return put(w, t, 18);
+            return 18;
         t[0] = CP_TOK;
         t[1] = CP_TIME;
         if (time_pack(s, n, t + 2))
-            return put(w, t, 12);
+            return 12;
     }
-raw:
-    if (put(w, hdr, hlen) != 0)
-        return -1;
-    return put(w, s, n);
+    return 0;
 }
 
 static uint64_t be(const uint8_t *p, int n)
@@ -377,13 +379,14 @@ size_t gs_cpack_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
     gs_cpack_init();
     wbuf w = {out, 0, cap};
     const uint8_t *p = in, *end = in + len;
+    const uint8_t *run = in; /* verbatim bytes not yet copied: run..p */
     uint64_t todo[CP_DEPTH];
     int depth = 0;
     uint64_t pending = 1; /* values left at this level */
     for (;;) {
         while (pending == 0) {
             if (depth == 0)
-                return p == end ? w.len : 0;
+                return p == end && put(&w, run, (size_t)(p - run)) == 0 ? w.len : 0;
             pending = todo[--depth];
         }
         if (p >= end)
@@ -391,16 +394,26 @@ size_t gs_cpack_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
         size_t hlen, body;
         uint64_t kids;
         int is_str;
-        if (header(p, end, &hlen, &body, &kids, &is_str) != 0)
+        uint8_t c = p[0];
+        /* The common one-byte headers without the general decoder. */
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+            hlen = 1, body = 0, kids = 0, is_str = 0;
+        } else if (c >= 0xa0 && c <= 0xbf) {
+            hlen = 1, body = c & 0x1f, kids = 0, is_str = 1;
+        } else if (header(p, end, &hlen, &body, &kids, &is_str) != 0) {
             return 0;
+        }
         if ((size_t)(end - p) < hlen || (size_t)(end - p - hlen) < body)
             return 0;
         pending--;
         if (is_str) {
-            if (enc_str(&w, p, hlen, (const char *)p + hlen, body) != 0)
-                return 0;
-        } else if (put(&w, p, hlen + body) != 0) {
-            return 0;
+            uint8_t t[20];
+            size_t tn = code_str(p, hlen, (const char *)p + hlen, body, t);
+            if (tn) {
+                if (put(&w, run, (size_t)(p - run)) != 0 || put(&w, t, tn) != 0)
+                    return 0;
+                run = p + hlen + body;
+            }
         }
         p += hlen + body;
         if (kids) {
@@ -413,23 +426,6 @@ size_t gs_cpack_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 }
 
 /* ---- decoding ---- */
-
-static size_t str_hdr(uint8_t *h, size_t n)
-{
-    if (n < 32) {
-        h[0] = (uint8_t)(0xa0 | n);
-        return 1;
-    }
-    if (n < 256) {
-        h[0] = 0xd9;
-        h[1] = (uint8_t)n;
-        return 2;
-    }
-    h[0] = 0xda;
-    h[1] = (uint8_t)(n >> 8);
-    h[2] = (uint8_t)n;
-    return 3;
-}
 
 /* Write a decimal u64 (no leading zeros) as a msgpack string at out (room
  * for 21 bytes checked by the caller). Returns the bytes written. */
