@@ -70,16 +70,16 @@ static void test_rules_and_identity(void **state)
     const uint8_t plain[] = {0x82, 0xa1, 'a', 0x01, 0xa1, 'b', 0xc0};
     gs_vbuf b = {0};
     size_t n;
-    const uint8_t *s = gs_vdisk_pack(&b, plain, sizeof(plain), &n);
+    const uint8_t *s = gs_vdisk_pack(&b, ukey, 8, plain, sizeof(plain), &n);
     assert_int_equal(n, sizeof(plain));
     assert_memory_equal(s, plain, n);
     gs_err err;
-    assert_int_equal(gs_vdisk_unpack(plain, sizeof(plain), &b, "t", &err), GS_OK);
+    assert_int_equal(gs_vdisk_unpack(ukey, 8, plain, sizeof(plain), &b, "t", &err), GS_OK);
     assert_int_equal(b.len, sizeof(plain));
     assert_memory_equal(b.p, plain, sizeof(plain));
     /* Not msgpack: stored as given (the applier never builds that). */
     const uint8_t junk[] = {0xc1, 0xc1, 0xc1};
-    s = gs_vdisk_pack(&b, junk, sizeof(junk), &n);
+    s = gs_vdisk_pack(&b, ukey, 8, junk, sizeof(junk), &n);
     assert_ptr_equal(s, junk);
     assert_int_equal(n, sizeof(junk));
     /* A value of dictionary codes only expands 16 x: the second try. */
@@ -89,14 +89,88 @@ static void test_rules_and_identity(void **state)
         many[1 + 2 * i] = 0xc1;
         many[2 + 2 * i] = 20; /* "communication_disabled_until": 29 bytes */
     }
-    assert_int_equal(gs_vdisk_unpack(many, sizeof(many), &b, "t", &err), GS_OK);
+    assert_int_equal(gs_vdisk_unpack(ukey, 8, many, sizeof(many), &b, "t", &err), GS_OK);
     assert_int_equal(b.len, 1 + 15 * 29);
     /* Damaged: unknown code, truncated, trailing bytes. */
-    assert_int_equal(gs_vdisk_unpack(junk, sizeof(junk), &b, "t", &err), GS_ECORRUPT);
-    assert_int_equal(gs_vdisk_unpack(many, sizeof(many) - 1, &b, "t", &err), GS_ECORRUPT);
+    assert_int_equal(gs_vdisk_unpack(ukey, 8, junk, sizeof(junk), &b, "t", &err), GS_ECORRUPT);
+    assert_int_equal(gs_vdisk_unpack(ukey, 8, many, sizeof(many) - 1, &b, "t", &err), GS_ECORRUPT);
     const uint8_t two[] = {0x01, 0x02};
-    assert_int_equal(gs_vdisk_unpack(two, sizeof(two), &b, "t", &err), GS_ECORRUPT);
+    assert_int_equal(gs_vdisk_unpack(ukey, 8, two, sizeof(two), &b, "t", &err), GS_ECORRUPT);
     gs_vbuf_free(&b);
+}
+
+/* Build {"id": "<id>", then pairs "k0".."k(n-2)": i} as msgpack. */
+static size_t id_map(uint8_t *out, unsigned pairs, const char *id)
+{
+    size_t o = 0;
+    if (pairs < 16) {
+        out[o++] = (uint8_t)(0x80 | pairs);
+    } else {
+        out[o++] = 0xde;
+        out[o++] = 0;
+        out[o++] = (uint8_t)pairs;
+    }
+    size_t n = strlen(id);
+    out[o++] = 0xa2;
+    out[o++] = 'i';
+    out[o++] = 'd';
+    out[o++] = (uint8_t)(0xa0 | n);
+    memcpy(out + o, id, n);
+    o += n;
+    for (unsigned i = 1; i < pairs; i++) {
+        out[o++] = 0xa2;
+        out[o++] = 'k';
+        out[o++] = (uint8_t)('a' + i);
+        out[o++] = (uint8_t)i;
+    }
+    return o;
+}
+
+/* The leading "id" pair the key implies is left out and given back. */
+static void test_id_from_key(void **state)
+{
+    (void)state;
+    uint8_t key[16];
+    gs_be64(key, 7);
+    gs_be64(key + 8, 1234567890123456789ull);
+    gs_vbuf b = {0}, d = {0};
+    gs_err err;
+    uint8_t val[256];
+    /* 3 pairs (fixmap), 16 pairs (map16 -> fixmap of 15 stored). */
+    const unsigned sizes[] = {1, 3, 16, 17};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t vlen = id_map(val, sizes[i], "1234567890123456789");
+        size_t n;
+        const uint8_t *st = gs_vdisk_pack(&b, key, 16, val, vlen, &n);
+        assert_true(n >= 2 && n < vlen - 19);
+        assert_int_equal(st[0], 0xc1);
+        assert_int_equal(st[1], 0xf3);
+        assert_int_equal(gs_vdisk_unpack(key, 16, st, n, &d, "t", &err), GS_OK);
+        assert_int_equal(d.len, vlen);
+        assert_memory_equal(d.p, val, vlen);
+        /* Another key cannot give it back: a wrong id, or none at all. */
+        uint8_t other[16];
+        memcpy(other, key, 16);
+        other[15] ^= 1;
+        assert_int_equal(gs_vdisk_unpack(other, 16, st, n, &d, "t", &err), GS_OK);
+        assert_false(d.len == vlen && memcmp(d.p, val, vlen) == 0);
+        assert_int_equal(gs_vdisk_unpack(key, 17, st, n, &d, "t", &err), GS_ECORRUPT);
+    }
+    /* An id that is not the key's (or not first) is kept in the value. */
+    size_t vlen = id_map(val, 3, "1234567890123456788");
+    size_t n;
+    const uint8_t *st = gs_vdisk_pack(&b, key, 16, val, vlen, &n);
+    assert_false(st[0] == 0xc1 && st[1] == 0xf3);
+    assert_int_equal(gs_vdisk_unpack(key, 16, st, n, &d, "t", &err), GS_OK);
+    assert_int_equal(d.len, vlen);
+    assert_memory_equal(d.p, val, vlen);
+    /* The mark before something that is not a map. */
+    const uint8_t notmap[] = {0xc1, 0xf3, 0x93, 0x01, 0x02, 0x03};
+    assert_int_equal(gs_vdisk_unpack(key, 16, notmap, sizeof(notmap), &d, "t", &err), GS_ECORRUPT);
+    const uint8_t bare[] = {0xc1, 0xf3};
+    assert_int_equal(gs_vdisk_unpack(key, 16, bare, sizeof(bare), &d, "t", &err), GS_ECORRUPT);
+    gs_vbuf_free(&b);
+    gs_vbuf_free(&d);
 }
 
 /* What is on disk is the cpack form, smaller, and reads back exactly. */
@@ -115,8 +189,9 @@ static void test_stored_form(void **state)
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
         const uint8_t *val = (const uint8_t *)rocksdb_iter_value(it, &vlen);
-        assert_int_equal(gs_vdisk_unpack(val, vlen, &b, "t", &err), GS_OK);
+        assert_int_equal(gs_vdisk_unpack(k, klen, val, vlen, &b, "t", &err), GS_OK);
         assert_true(b.len >= vlen);
+        assert_true(vlen >= 2 && val[0] == 0xc1 && val[1] == 0xf3); /* id from the key */
         replaced += memchr(val, 0xc1, vlen) != NULL;
         stored += vlen;
         decoded += b.len;
@@ -219,6 +294,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_and_identity),
+        cmocka_unit_test(test_id_from_key),
         cmocka_unit_test(test_stored_form),
         cmocka_unit_test(test_damaged_value),
     };

@@ -100,7 +100,7 @@ static void add_to_batch(void *ud, const gs_ov_ent *e)
     const uint8_t *val = e->val;
     size_t vlen = e->vlen;
     if (gs_vdisk_packed(e->cf, e->key, e->klen))
-        val = gs_vdisk_pack(&b->packed, e->val, e->vlen, &vlen);
+        val = gs_vdisk_pack(&b->packed, e->key, e->klen, e->val, e->vlen, &vlen);
     rocksdb_writebatch_put_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen,
                               (const char *)val, vlen);
 }

@@ -50,7 +50,8 @@ int gs_views_dump(gs_views *v, FILE *f, gs_err *err)
             /* Values are dumped as msgpack, not in their stored form, so a
              * dump does not depend on the encoding (vdisk.h). */
             if (gs_vdisk_packed(cf, k, klen)) {
-                rc = gs_vdisk_unpack((const uint8_t *)val, vlen, &decoded, "views dump", err);
+                rc = gs_vdisk_unpack(k, klen, (const uint8_t *)val, vlen, &decoded, "views dump",
+                                     err);
                 if (rc != GS_OK)
                     break;
                 val = decoded.p;

@@ -32,7 +32,7 @@ static int db_get(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const ui
         return gs_vdb_err(err, rerr, "cannot read views");
     }
     if (*val && gs_vdisk_packed(cf, key, klen)) {
-        int rc = gs_vdisk_unpack_owned(val, vlen, "views", err);
+        int rc = gs_vdisk_unpack_owned(key, klen, val, vlen, "views", err);
         if (rc != GS_OK)
             return rc;
     }
@@ -408,7 +408,8 @@ static int collect_named(gs_vq *q, const char *name, uint64_t guild, gs_err *err
             }
             size_t vlen;
             const char *val = rocksdb_iter_value(it, &vlen);
-            int rc = gs_vdisk_unpack((const uint8_t *)val, vlen, &q->dval, "views name index", err);
+            int rc = gs_vdisk_unpack(k, klen, (const uint8_t *)val, vlen, &q->dval,
+                                     "views name index", err);
             if (rc != GS_OK) {
                 rocksdb_iter_destroy(it);
                 return rc;
@@ -560,7 +561,7 @@ static int step(gs_vq *q, const uint8_t **key, size_t *klen, const uint8_t **val
             const uint8_t *ik = (const uint8_t *)rocksdb_iter_key(q->it, &ik_len);
             const uint8_t *iv = (const uint8_t *)rocksdb_iter_value(q->it, &iv_len);
             if (q->mode == Q_SCAN) {
-                rc = gs_vdisk_unpack(iv, iv_len, &q->dval, "views", err);
+                rc = gs_vdisk_unpack(ik, ik_len, iv, iv_len, &q->dval, "views", err);
                 if (rc != GS_OK)
                     return rc;
                 memcpy(q->key, ik, ik_len < 16 ? ik_len : 16);

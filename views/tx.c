@@ -83,7 +83,7 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
     if (!*val)
         return 0;
     if (gs_vdisk_packed(cf, key, klen)) {
-        int rc = gs_vdisk_unpack_owned(val, vlen, "views", err);
+        int rc = gs_vdisk_unpack_owned(key, klen, val, vlen, "views", err);
         if (rc != GS_OK)
             return rc;
     }
@@ -389,7 +389,7 @@ const uint8_t *gs_vtx_it_val(gs_vtx_it *it, size_t *vlen)
     const uint8_t *raw = (const uint8_t *)rocksdb_iter_value(it->it, vlen);
     if (!gs_vdisk_packed(it->cf, k, klen))
         return raw;
-    int rc = gs_vdisk_unpack(raw, *vlen, &it->dval, "views iterator", it->tx->err);
+    int rc = gs_vdisk_unpack(k, klen, raw, *vlen, &it->dval, "views iterator", it->tx->err);
     if (rc != GS_OK) {
         it->rc = rc;
         *vlen = 0;
