@@ -127,7 +127,7 @@ check "log cat --since filters by receive time" '[ "$(wc -l <"$T/since.out")" -e
 
 # --- 4b. segment rolls: many sealed segments, byte-exact, seeks by LSN across them ---
 R=$T/roll
-"$GS_BIN/gatestore-gen" --guilds 4 --channels 10 --roles 5 --members 100 --updates 3000 --seed 5 \
+"$GS_BIN/gatestore-gen" --guilds 4 --channels 10 --roles 5 --members 100 --updates 6000 --seed 5 \
   --no-nondispatch -o "$T/roll.ndjson"
 $GS -C "$R" init 2>/dev/null
 $GS -C "$R" ingest -q --segment-bytes 65536 "$T/roll.ndjson"

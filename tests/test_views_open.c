@@ -158,7 +158,7 @@ static void test_schema_change_wipes(void **state)
     char want[64];
     snprintf(want, sizeof(want), "view schema version 1 -> %d", GS_VIEWS_SCHEMA);
     assert_string_equal(gs_views_wiped_reason(v), want);
-    assert_int_equal(GS_VIEWS_SCHEMA, 3);
+    assert_int_equal(GS_VIEWS_SCHEMA, 4);
     assert_int_equal(gs_views_watermark(v), 0);
     assert_int_equal(gs_tv_count(v, GS_VIEW_GUILD, NULL, NULL, NULL), 0);
     gs_views_status st;
@@ -187,6 +187,15 @@ static void test_schema_change_wipes(void **state)
     gs_views_close(v, NULL);
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
     snprintf(want, sizeof(want), "view schema version 2 -> %d", GS_VIEWS_SCHEMA);
+    assert_string_equal(gs_views_wiped_reason(v), want);
+    assert_int_equal(gs_views_watermark(v), 0);
+    /* Schema 3 (values stored as plain msgpack, not in cpack form) too. */
+    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    uint8_t three[4] = {0, 0, 0, 3};
+    put_meta(v, GS_VMETA_FORMAT, three, 4);
+    gs_views_close(v, NULL);
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    snprintf(want, sizeof(want), "view schema version 3 -> %d", GS_VIEWS_SCHEMA);
     assert_string_equal(gs_views_wiped_reason(v), want);
     assert_int_equal(gs_views_watermark(v), 0);
     gs_views_close(v, NULL);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vdisk.h"
 #include "views_int.h"
 
 static void tx_init(gs_vtx *tx, gs_views *v, gs_err *err)
@@ -83,14 +84,25 @@ static int record_failure(gs_vtx *tx, const gs_log_rec *r, uint64_t nth)
     return rc;
 }
 
+struct batch_ctx {
+    gs_views *v;
+    gs_vbuf packed; /* one value's stored form (vdisk.h); the batch copies it */
+};
+
 static void add_to_batch(void *ud, const gs_ov_ent *e)
 {
-    gs_views *v = ud;
-    if (e->deleted)
+    struct batch_ctx *b = ud;
+    gs_views *v = b->v;
+    if (e->deleted) {
         rocksdb_writebatch_delete_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen);
-    else
-        rocksdb_writebatch_put_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen,
-                                  (const char *)e->val, e->vlen);
+        return;
+    }
+    const uint8_t *val = e->val;
+    size_t vlen = e->vlen;
+    if (gs_vdisk_packed(e->cf, e->key, e->klen))
+        val = gs_vdisk_pack(&b->packed, e->key, e->klen, e->val, e->vlen, &vlen);
+    rocksdb_writebatch_put_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen,
+                              (const char *)val, vlen);
 }
 
 static void add_to_cache(void *ud, const gs_ov_ent *e)
@@ -135,7 +147,10 @@ static void add_to_cache(void *ud, const gs_ov_ent *e)
 static int commit(gs_views *v, gs_err *err)
 {
     rocksdb_writebatch_clear(v->batch);
-    if (gs_ov_each(v->ov, add_to_batch, v) != 0)
+    struct batch_ctx b = {v, {0}};
+    int each = gs_ov_each(v->ov, add_to_batch, &b);
+    gs_vbuf_free(&b.packed);
+    if (each != 0)
         return gs_err_set(err, GS_ENOMEM, "out of memory writing views");
     char *rerr = NULL;
     rocksdb_write(v->db, v->wo, v->batch, &rerr);

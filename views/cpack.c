@@ -1,5 +1,6 @@
 /*
- * cpack.c - the entity cache's compact form of msgpack values (cpack.h).
+ * cpack.c - the compact form of msgpack values (cpack.h): the entity
+ * cache's and, since view schema 4, the stored one (views/FORMAT.md 3a).
  *
  * The stream is the value's own msgpack, token for token, except that some
  * strings are replaced by a token msgpack never uses (0xc1) and a code:
@@ -35,6 +36,9 @@
 #define CP_TIME     0xf2
 #define CP_DEPTH    64
 
+/* Part of the stored format (view schema 4): never reorder, change or
+ * remove an entry without bumping GS_VIEWS_SCHEMA (views.h), whose bump
+ * rebuilds old views from the log. */
 static const char *const dict[] = {
     /* member, user */
     "avatar", "id", "flags", "user", "mute", "deaf", "roles", "username", "public_flags",

@@ -1,7 +1,8 @@
 /*
- * cpack.h - a compact, lossless form of msgpack values for the in-process
- * entity cache (never stored on disk): Discord field names, decimal
- * snowflakes, hex hashes and timestamps become short codes. See cpack.c.
+ * cpack.h - a compact, lossless form of msgpack values, for the entity
+ * cache and the stored view values (vdisk.h, views/FORMAT.md 3a): Discord
+ * field names, decimal snowflakes, hex hashes and timestamps become short
+ * codes. See cpack.c.
  */
 #ifndef GS_CPACK_H
 #define GS_CPACK_H

@@ -96,17 +96,24 @@ static size_t or_default(size_t x, size_t def)
 static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
 {
     rocksdb_options_set_block_based_table_factory(o, v->bbto);
-    rocksdb_options_set_compression(o, rocksdb_lz4_compression);
-    /* The last level holds almost everything and is written only by
-     * compactions (background): zstd there takes the views of the default
-     * benchmark shape from 28 to 22 MB; flushes stay LZ4 (cheap). */
+    /* zstd level 1 for flushes and every level above the last: at the 8 KiB
+     * blocks of the views it is 28 % smaller than LZ4 (member values of the
+     * default shape, 6.6 -> 4.7 MB) and level 3 gains nothing over it there;
+     * at close about a third of the views' bytes are still in L0. */
+    rocksdb_options_set_compression(o, rocksdb_zstd_compression);
+    rocksdb_options_set_compression_options(o, -14, 1, 0, 0);
+    /* The last level holds most of the data and is written only by
+     * compactions (background): zstd there took the views of the default
+     * benchmark shape from 28 to 22 MB when flushes were LZ4. */
     rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
     /* No zstd dictionary: a 16 KiB one took the compacted views of the
      * default shape from 18.6 to 16.0 MB, but training it on every
      * compaction cost ingest time and buffered each output file's blocks
      * in memory (one e2e run: peak RSS 125 -> 170 MB). Level 3: level 6
      * took the compacted views (16 KiB blocks) from 16.8 to 16.0 MB for
-     * ~25% more CPU in a rebuild, level 9 to 15.9 MB for ~50%. */
+     * ~25% more CPU in a rebuild, level 9 to 15.9 MB for ~50%. Level 1
+     * (as above it) made the fully compacted views (cpack values, schema
+     * 4) 12.57 -> 12.72 MB for ~10% less CPU in that compaction: kept 3. */
     rocksdb_options_set_bottommost_compression_options(o, -14, 3, 0, 0, 1);
     rocksdb_options_set_write_buffer_size(
         o, big_cf(cf) ? or_default(v->tuning.big_write_buffer_bytes, BIG_CF_WRITE_BUF)

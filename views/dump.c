@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "vdisk.h"
 #include "views_int.h"
 
 static void hex(FILE *f, const char *p, size_t len)
@@ -33,6 +34,7 @@ int gs_views_dump(gs_views *v, FILE *f, gs_err *err)
      * deleted (tomb.c); the tombstones themselves follow in idx. */
     gs_vtombs tombs = {0};
     gs_vbuf filtered = {0};
+    gs_vbuf decoded = {0};
     int rc = gs_vtomb_load(v, ro, 1, 0, &tombs, err);
     for (int cf = 0; cf < GS_VCF_COUNT && rc == GS_OK; cf++) {
         rocksdb_iterator_t *it = rocksdb_create_iterator_cf(v->db, ro, v->cf[cf]);
@@ -45,6 +47,16 @@ int gs_views_dump(gs_views *v, FILE *f, gs_err *err)
             if (cf == GS_VCF_META && klen == strlen(GS_VMETA_WATERMARK) &&
                 memcmp(k, GS_VMETA_WATERMARK, klen) == 0)
                 continue;
+            /* Values are dumped as msgpack, not in their stored form, so a
+             * dump does not depend on the encoding (vdisk.h). */
+            if (gs_vdisk_packed(cf, k, klen)) {
+                rc = gs_vdisk_unpack(k, klen, (const uint8_t *)val, vlen, &decoded, "views dump",
+                                     err);
+                if (rc != GS_OK)
+                    break;
+                val = decoded.p;
+                vlen = decoded.len;
+            }
             fputs(gs_vcf_name(cf), f);
             fputc('\t', f);
             hex(f, k, klen);
@@ -68,6 +80,7 @@ int gs_views_dump(gs_views *v, FILE *f, gs_err *err)
     }
     gs_vtombs_free(&tombs);
     gs_vbuf_free(&filtered);
+    gs_vbuf_free(&decoded);
     rocksdb_readoptions_destroy(ro);
     rocksdb_release_snapshot(v->db, snap);
     if (rc == GS_OK && ferror(f))

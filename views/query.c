@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vdisk.h"
 #include "views_int.h"
 #include "where.h"
 
@@ -29,6 +30,11 @@ static int db_get(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const ui
     if (rerr) {
         *val = NULL;
         return gs_vdb_err(err, rerr, "cannot read views");
+    }
+    if (*val && gs_vdisk_packed(cf, key, klen)) {
+        int rc = gs_vdisk_unpack_owned(key, klen, val, vlen, "views", err);
+        if (rc != GS_OK)
+            return rc;
     }
     return *val ? 1 : 0;
 }
@@ -493,6 +499,7 @@ struct gs_vq {
     struct qkey *keys; /* Q_KEYS: sorted by key */
     size_t nkeys, ikey;
     gs_vbuf kvals;    /* Q_KEYS: their values */
+    gs_vbuf dval;     /* a stored value decoded (vdisk.h): Q_SCAN's last result */
     int scan_pending; /* Q_SCAN: the iterator still points at the last result */
     char *val;        /* from a get, freed on the next step */
     uint8_t key[16];
@@ -518,6 +525,7 @@ void gs_vq_close(gs_vq *q)
     rocksdb_free(q->val);
     free(q->keys);
     gs_vbuf_free(&q->kvals);
+    gs_vbuf_free(&q->dval);
     for (size_t i = 0; i < q->nwhere; i++) {
         free((char *)(uintptr_t)q->where[i].field);
         free((char *)(uintptr_t)q->where[i].value);
@@ -608,11 +616,17 @@ static int collect_named(gs_vq *q, const char *name, uint64_t guild, gs_err *err
             }
             size_t vlen;
             const char *val = rocksdb_iter_value(it, &vlen);
+            int rc = gs_vdisk_unpack(k, klen, (const uint8_t *)val, vlen, &q->dval,
+                                     "views name index", err);
+            if (rc != GS_OK) {
+                rocksdb_iter_destroy(it);
+                return rc;
+            }
             struct qkey *e = &q->keys[q->nkeys++];
             memcpy(e->key, k + 9, 16);
             e->off = q->kvals.len;
-            e->len = vlen;
-            gs_vbuf_put(&q->kvals, val, vlen);
+            e->len = q->dval.len;
+            gs_vbuf_put(&q->kvals, q->dval.p, q->dval.len);
         }
         char *rerr = NULL;
         rocksdb_iter_get_error(it, &rerr);
@@ -755,12 +769,15 @@ static int step(gs_vq *q, const uint8_t **key, size_t *klen, const uint8_t **val
             const uint8_t *ik = (const uint8_t *)rocksdb_iter_key(q->it, &ik_len);
             const uint8_t *iv = (const uint8_t *)rocksdb_iter_value(q->it, &iv_len);
             if (q->mode == Q_SCAN) {
+                rc = gs_vdisk_unpack(ik, ik_len, iv, iv_len, &q->dval, "views", err);
+                if (rc != GS_OK)
+                    return rc;
                 memcpy(q->key, ik, ik_len < 16 ? ik_len : 16);
                 q->klen = ik_len < 16 ? ik_len : 16;
                 *key = q->key;
                 *klen = q->klen;
-                *val = iv;
-                *vlen = iv_len;
+                *val = (const uint8_t *)q->dval.p;
+                *vlen = q->dval.len;
                 /* Advanced on the next call: iv stays valid until then. */
                 q->scan_pending = 1;
                 return 1;
@@ -808,8 +825,8 @@ static int next_match(gs_vq *q, const uint8_t **obj, size_t *olen, gs_err *err)
 {
     for (;;) {
         advance(q);
-        const uint8_t *key, *val;
-        size_t klen, vlen;
+        const uint8_t *key = NULL, *val = NULL;
+        size_t klen = 0, vlen = 0;
         int rc = step(q, &key, &klen, &val, &vlen, err);
         if (rc <= 0)
             return rc;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vdisk.h"
 #include "views_int.h"
 
 int gs_vtx_bad(gs_vtx *tx, const char *fmt, ...)
@@ -81,6 +82,11 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
     }
     if (!*val)
         return 0;
+    if (gs_vdisk_packed(cf, key, klen)) {
+        int rc = gs_vdisk_unpack_owned(key, klen, val, vlen, "views", err);
+        if (rc != GS_OK)
+            return rc;
+    }
     if (cacheable && fill) {
         /* Only the applier writes RocksDB, so nothing changed the value
          * since it was read. */
@@ -378,7 +384,19 @@ const uint8_t *gs_vtx_it_val(gs_vtx_it *it, size_t *vlen)
         *vlen = it->kvlen;
         return it->kval ? (const uint8_t *)it->kval : (const uint8_t *)"";
     }
-    return (const uint8_t *)rocksdb_iter_value(it->it, vlen);
+    size_t klen;
+    const char *k = rocksdb_iter_key(it->it, &klen);
+    const uint8_t *raw = (const uint8_t *)rocksdb_iter_value(it->it, vlen);
+    if (!gs_vdisk_packed(it->cf, k, klen))
+        return raw;
+    int rc = gs_vdisk_unpack(k, klen, raw, *vlen, &it->dval, "views iterator", it->tx->err);
+    if (rc != GS_OK) {
+        it->rc = rc;
+        *vlen = 0;
+        return (const uint8_t *)"";
+    }
+    *vlen = it->dval.len;
+    return (const uint8_t *)it->dval.p;
 }
 
 void gs_vtx_it_next(gs_vtx_it *it)
@@ -398,6 +416,7 @@ void gs_vtx_it_close(gs_vtx_it *it)
 {
     free(it->ks);
     free(it->kval);
+    gs_vbuf_free(&it->dval);
     it->ks = NULL;
     it->kval = NULL;
     it->nks = it->iks = 0;

@@ -37,7 +37,7 @@
 /* The view schema version: the layout of keys and values and the meaning
  * of the events. Bumping it makes every store rebuild its views by replay
  * on the next open (see FORMAT.md, "Schema version"). */
-#define GS_VIEWS_SCHEMA 3
+#define GS_VIEWS_SCHEMA 4
 
 typedef struct gs_views gs_views;
 

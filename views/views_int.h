@@ -166,6 +166,7 @@ typedef struct gs_vtx_it {
     char *kval;
     size_t kvlen;
     int kval_read;
+    gs_vbuf dval; /* the RocksDB part's value, decoded (vdisk.h) */
     uint8_t prefix[24];
     size_t plen;
     gs_ov_ent *ov; /* overlay part, sorted */
