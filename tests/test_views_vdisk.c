@@ -126,6 +126,85 @@ static size_t id_map(uint8_t *out, unsigned pairs, const char *id)
     return o;
 }
 
+/* Build the map of id_map(pairs, id) without its id pair: what the stored
+ * form encodes after its mark. */
+static size_t no_id_map(uint8_t *out, unsigned pairs)
+{
+    uint8_t full[256];
+    size_t n = id_map(full, pairs, "1");
+    size_t h = pairs < 16 ? 1 : 3, o = 0;
+    if (pairs - 1 < 16) {
+        out[o++] = (uint8_t)(0x80 | (pairs - 1));
+    } else {
+        out[o++] = 0xde;
+        out[o++] = 0;
+        out[o++] = (uint8_t)(pairs - 1);
+    }
+    memcpy(out + o, full + h + 5, n - h - 5); /* "id": "1" is 5 bytes */
+    return o + n - h - 5;
+}
+
+/* One encoding serves both forms: the stored one is that of the value
+ * without its id pair (encoded on its own here), the other decodes to
+ * the value itself (what the entity cache keeps). */
+static void test_pack_both(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {"1234567890123456789", "123", "18446744073709551615"};
+    static const uint64_t nums[] = {1234567890123456789ull, 123, UINT64_MAX};
+    const unsigned sizes[] = {1, 3, 16, 17};
+    gs_vbuf b = {0}, o = {0};
+    for (size_t k = 0; k < 3; k++) {
+        uint8_t key[16];
+        gs_be64(key, 7);
+        gs_be64(key + 8, nums[k]);
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            uint8_t val[256], rest[256], want[260], dec[256];
+            size_t vlen = id_map(val, sizes[i], ids[k]);
+            size_t n, cplen, n1;
+            const uint8_t *cp;
+            const uint8_t *st = gs_vdisk_pack_both(&b, key, 16, val, vlen, &n, &cp, &cplen);
+            /* The full form. */
+            assert_non_null(cp);
+            assert_int_equal(gs_cpack_decode(cp, cplen, dec, sizeof(dec)), vlen);
+            assert_memory_equal(dec, val, vlen);
+            /* The stored form: the mark, then the value without the pair. */
+            size_t rl = no_id_map(rest, sizes[i]);
+            want[0] = 0xc1;
+            want[1] = 0xf3;
+            size_t wl = gs_cpack_encode(rest, rl, want + 2, sizeof(want) - 2);
+            assert_true(wl > 0);
+            assert_int_equal(n, wl + 2);
+            assert_memory_equal(st, want, n);
+            /* gs_vdisk_pack gives the same stored bytes. */
+            const uint8_t *st1 = gs_vdisk_pack(&o, key, 16, val, vlen, &n1);
+            assert_int_equal(n1, n);
+            assert_memory_equal(st1, st, n);
+        }
+        /* Another id first: kept, and both forms are the plain encoding. */
+        uint8_t val[256], dec[256];
+        size_t vlen = id_map(val, 3, k == 1 ? "124" : "1234567890123456788");
+        size_t n, cplen;
+        const uint8_t *cp;
+        const uint8_t *st = gs_vdisk_pack_both(&b, key, 16, val, vlen, &n, &cp, &cplen);
+        assert_non_null(cp);
+        assert_int_equal(n, cplen);
+        assert_memory_equal(st, cp, n);
+        assert_int_equal(gs_cpack_decode(st, n, dec, sizeof(dec)), vlen);
+        assert_memory_equal(dec, val, vlen);
+    }
+    /* Not msgpack: stored as given, no form for the cache. */
+    const uint8_t junk[] = {0xc1, 0xc1, 0xc1};
+    uint8_t key[16] = {0};
+    size_t n, cplen;
+    const uint8_t *cp;
+    assert_ptr_equal(gs_vdisk_pack_both(&b, key, 16, junk, sizeof(junk), &n, &cp, &cplen), junk);
+    assert_null(cp);
+    assert_int_equal(cplen, 0);
+    gs_vbuf_free(&b);
+    gs_vbuf_free(&o);
+}
+
 /* The leading "id" pair the key implies is left out and given back. */
 static void test_id_from_key(void **state)
 {
@@ -293,9 +372,8 @@ static void test_damaged_value(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rules_and_identity),
-        cmocka_unit_test(test_id_from_key),
-        cmocka_unit_test(test_stored_form),
+        cmocka_unit_test(test_rules_and_identity), cmocka_unit_test(test_id_from_key),
+        cmocka_unit_test(test_pack_both),          cmocka_unit_test(test_stored_form),
         cmocka_unit_test(test_damaged_value),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

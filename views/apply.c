@@ -84,30 +84,70 @@ static int record_failure(gs_vtx *tx, const gs_log_rec *r, uint64_t nth)
     return rc;
 }
 
-struct batch_ctx {
+/* One commit's two passes over the overlay (gs_ov_each visits the same
+ * sorted entries both times): the write batch, then the entity cache. The
+ * first pass keeps each value's cpack form for the second, so a value is
+ * encoded once (vdisk.h), not once for RocksDB and again for the cache. */
+struct commit_ctx {
     gs_views *v;
-    gs_vbuf packed; /* one value's stored form (vdisk.h); the batch copies it */
+    gs_vbuf packed; /* one value's stored form; the batch copies it */
+    gs_vbuf forms;  /* the cpack forms of the call's values, back to back */
+    struct form_ref {
+        size_t off, len; /* len 0: none kept (the cache encodes) */
+    } * refs;
+    size_t nrefs, cap, next;
+    int full; /* refs could not grow: none kept from there on */
 };
+
+static void keep_form(struct commit_ctx *b, const uint8_t *cp, size_t cplen)
+{
+    if (b->full)
+        return;
+    if (b->nrefs == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 256;
+        struct form_ref *r = realloc(b->refs, cap * sizeof(*r));
+        if (!r) {
+            b->full = 1; /* the cache encodes the rest itself */
+            return;
+        }
+        b->refs = r;
+        b->cap = cap;
+    }
+    struct form_ref *r = &b->refs[b->nrefs++];
+    r->off = b->forms.len;
+    r->len = 0;
+    if (cp && cplen && gs_vbuf_put(&b->forms, cp, cplen) == 0)
+        r->len = cplen;
+}
 
 static void add_to_batch(void *ud, const gs_ov_ent *e)
 {
-    struct batch_ctx *b = ud;
+    struct commit_ctx *b = ud;
     gs_views *v = b->v;
     if (e->deleted) {
+        if (v->ecache)
+            keep_form(b, NULL, 0);
         rocksdb_writebatch_delete_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen);
         return;
     }
-    const uint8_t *val = e->val;
-    size_t vlen = e->vlen;
+    const uint8_t *val = e->val, *cp = NULL;
+    size_t vlen = e->vlen, cplen = 0;
     if (gs_vdisk_packed(e->cf, e->key, e->klen))
-        val = gs_vdisk_pack(&b->packed, e->key, e->klen, e->val, e->vlen, &vlen);
+        val = gs_vdisk_pack_both(&b->packed, e->key, e->klen, e->val, e->vlen, &vlen, &cp, &cplen);
+    if (v->ecache)
+        keep_form(b, e->cf < GS_VIEW_TYPE_COUNT ? cp : NULL, cplen);
     rocksdb_writebatch_put_cf(v->batch, v->cf[e->cf], (const char *)e->key, e->klen,
                               (const char *)val, vlen);
 }
 
 static void add_to_cache(void *ud, const gs_ov_ent *e)
 {
-    gs_views *v = ud;
+    struct commit_ctx *b = ud;
+    gs_views *v = b->v;
+    /* This entry's kept form: refs were appended in the same order (fewer
+     * of them only if an allocation failed: then none from there on). */
+    const struct form_ref *ref = b->next < b->nrefs ? &b->refs[b->next] : NULL;
+    b->next++;
     if (e->cf == GS_VCF_IDX && e->klen == 17 && e->key[0] == 'U') {
         gs_vum *um = gs_vcache_usermap(v->ecache);
         uint64_t u = gs_get_be64(e->key + 1), g = gs_get_be64(e->key + 9);
@@ -139,7 +179,8 @@ static void add_to_cache(void *ud, const gs_ov_ent *e)
     if (e->deleted)
         gs_vcache_del(v->ecache, e->cf, e->key, e->klen);
     else
-        gs_vcache_put(v->ecache, e->cf, e->key, e->klen, e->val, e->vlen);
+        gs_vcache_put_packed(v->ecache, e->cf, e->key, e->klen, e->val, e->vlen,
+                             ref && ref->len ? b->forms.p + ref->off : NULL, ref ? ref->len : 0);
 }
 
 /* The overlay (entities and watermark together) as one atomic write, then
@@ -147,16 +188,20 @@ static void add_to_cache(void *ud, const gs_ov_ent *e)
 static int commit(gs_views *v, gs_err *err)
 {
     rocksdb_writebatch_clear(v->batch);
-    struct batch_ctx b = {v, {0}};
+    struct commit_ctx b = {.v = v};
     int each = gs_ov_each(v->ov, add_to_batch, &b);
     gs_vbuf_free(&b.packed);
-    if (each != 0)
-        return gs_err_set(err, GS_ENOMEM, "out of memory writing views");
     char *rerr = NULL;
-    rocksdb_write(v->db, v->wo, v->batch, &rerr);
+    if (each == 0)
+        rocksdb_write(v->db, v->wo, v->batch, &rerr);
     rocksdb_writebatch_clear(v->batch);
-    if (rerr)
+    if (each != 0 || rerr) {
+        gs_vbuf_free(&b.forms);
+        free(b.refs);
+        if (each != 0)
+            return gs_err_set(err, GS_ENOMEM, "out of memory writing views");
         return gs_vdb_err(err, rerr, "cannot write views");
+    }
     gs_ov_ent me;
     if (gs_ov_get(v->ov, GS_VCF_META, GS_VMETA_ME, strlen(GS_VMETA_ME), &me)) {
         v->me = !me.deleted && me.vlen == 8 ? gs_get_be64(me.val) : 0;
@@ -165,12 +210,14 @@ static int commit(gs_views *v, gs_err *err)
     if (v->ecache) {
         pthread_rwlock_wrlock(&v->cache_lock);
         v->commit_oom = 0;
-        int rc = gs_ov_each(v->ov, add_to_cache, v);
+        int rc = gs_ov_each(v->ov, add_to_cache, &b);
         if (rc != 0 || v->commit_oom) /* cannot tell which keys are stale: forget them all */
             gs_vcache_clear(v->ecache);
         v->cache_gen++;
         pthread_rwlock_unlock(&v->cache_lock);
     }
+    gs_vbuf_free(&b.forms);
+    free(b.refs);
     return GS_OK;
 }
 

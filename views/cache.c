@@ -417,6 +417,12 @@ static size_t pack(gs_vcache *c, int cf, const void *val, size_t vlen)
 
 void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const void *val, size_t vlen)
 {
+    gs_vcache_put_packed(c, cf, key, klen, val, vlen, NULL, 0);
+}
+
+void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, const void *val,
+                          size_t vlen, const void *cp, size_t cplen)
+{
     if (!c || klen > KEY_MAX)
         return;
     uint32_t h = hash_of(cf, key, klen);
@@ -428,7 +434,9 @@ void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const voi
         bloom_add(c, cf, key, klen);
         return;
     }
-    size_t plen = pack(c, cf, val, vlen);
+    /* The same choice as pack(): the given form where it would pack. */
+    size_t plen = cp ? (vlen >= 16 && cf != 0 && cplen < vlen ? cplen : 0) : pack(c, cf, val, vlen);
+    const uint8_t *packed = cp ? (const uint8_t *)cp : c->scratch;
     size_t keep = plen ? plen : vlen;
     size_t need = ENTRY_OVERHEAD + klen + keep;
     make_room(c, need);
@@ -449,7 +457,7 @@ void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const voi
     e->packed = plen != 0;
     atomic_init(&e->ref, 0);
     memcpy(e->data, key, klen);
-    memcpy(e->data + klen, plen ? c->scratch : (const uint8_t *)val, keep);
+    memcpy(e->data + klen, plen ? packed : (const uint8_t *)val, keep);
     struct entry **b = &c->buckets[h & (c->nbuckets - 1)];
     e->next = *b;
     *b = e;

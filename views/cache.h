@@ -58,6 +58,11 @@ int gs_vcache_has(gs_vcache *c, int cf, const void *key, size_t klen);
  * the budget is not kept (and any older one is dropped). */
 void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const void *val,
                    size_t vlen);
+/* gs_vcache_put with the value's cpack form cp[0..cplen) already at hand
+ * (gs_cpack_encode of val, as the commit's stored form makes it: vdisk.h),
+ * so the cache does not encode it again. Same result as gs_vcache_put. */
+void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, const void *val,
+                          size_t vlen, const void *cp, size_t cplen);
 void gs_vcache_del(gs_vcache *c, int cf, const void *key, size_t klen);
 void gs_vcache_clear(gs_vcache *c);
 

@@ -94,34 +94,57 @@ static size_t id_pair(const uint8_t *key, size_t klen, uint8_t *out)
 const uint8_t *gs_vdisk_pack(gs_vbuf *buf, const void *key, size_t klen, const uint8_t *val,
                              size_t vlen, size_t *out_len)
 {
+    const uint8_t *cp;
+    size_t cplen;
+    return gs_vdisk_pack_both(buf, key, klen, val, vlen, out_len, &cp, &cplen);
+}
+
+/* The value is encoded once (the entity cache takes the same cpack form,
+ * cache.h), then the id pair is cut from the encoding: cpack replaces
+ * token by token, so the encoding starts with the id pair's own encoding
+ * exactly when the value starts with the pair, and the stored bytes are
+ * those of encoding the value without it. */
+const uint8_t *gs_vdisk_pack_both(gs_vbuf *buf, const void *key, size_t klen, const uint8_t *val,
+                                  size_t vlen, size_t *out_len, const uint8_t **cp, size_t *cplen)
+{
     *out_len = vlen;
+    *cp = NULL;
+    *cplen = 0;
     gs_vbuf_reset(buf);
     /* cpack never grows a value: replacements are shorter than what they
-     * replace. Room for a copy without the id pair, then the encoding. */
-    if (vlen == 0 || gs_vbuf_reserve(buf, 2 * vlen + 8) != 0)
+     * replace. Room for the encoding, then for the stored form. */
+    size_t room = vlen + 8;
+    if (vlen == 0 || gs_vbuf_reserve(buf, 2 * room) != 0)
         return val;
-    uint8_t *tmp = (uint8_t *)buf->p + vlen + 8;
-    const uint8_t *src = val;
-    size_t slen = vlen, pre = 0;
-    uint8_t idp[32];
-    uint64_t n = 0;
-    size_t h = map_parse(val, vlen, &n);
-    size_t il = id_pair(key, klen, idp);
-    if (h && n >= 1 && il && vlen - h >= il && memcmp(val + h, idp, il) == 0) {
-        size_t nh = map_hdr(tmp, n - 1);
-        memcpy(tmp + nh, val + h + il, vlen - h - il);
-        src = tmp;
-        slen = nh + vlen - h - il;
-        buf->p[0] = (char)VD_TOK;
-        buf->p[1] = (char)VD_NOID;
-        pre = 2;
-    }
-    size_t e = gs_cpack_encode(src, slen, (uint8_t *)buf->p + pre, vlen + 8 - pre);
+    uint8_t *enc = (uint8_t *)buf->p;
+    size_t e = gs_cpack_encode(val, vlen, enc, room);
     if (e == 0)
         return val;
-    buf->len = pre + e;
-    *out_len = buf->len;
-    return (const uint8_t *)buf->p;
+    *cp = enc;
+    *cplen = e;
+    /* The id pair {"id": "<key's id>"} as a one-pair map, encoded: its
+     * first byte is the map header (verbatim), the rest the pair. */
+    uint8_t idm[1 + 32], idc[1 + 32];
+    size_t il = id_pair(key, klen, idm + 1);
+    size_t ic = 0;
+    if (il) {
+        idm[0] = 0x81;
+        ic = gs_cpack_encode(idm, 1 + il, idc, sizeof(idc));
+    }
+    uint64_t n = 0;
+    size_t h = map_parse(enc, e, &n);
+    if (!h || n < 1 || ic < 2 || e - h < ic - 1 || memcmp(enc + h, idc + 1, ic - 1) != 0) {
+        *out_len = e;
+        return enc;
+    }
+    uint8_t *st = enc + room;
+    st[0] = VD_TOK;
+    st[1] = VD_NOID;
+    size_t nh = map_hdr(st + 2, n - 1);
+    size_t rest = e - h - (ic - 1);
+    memcpy(st + 2 + nh, enc + h + (ic - 1), rest);
+    *out_len = 2 + nh + rest;
+    return st;
 }
 
 /* Decode a cpack stream into buf at offset off. */

@@ -26,6 +26,12 @@ int gs_vdisk_packed(int cf, const void *key, size_t klen);
 const uint8_t *gs_vdisk_pack(gs_vbuf *buf, const void *key, size_t klen, const uint8_t *val,
                              size_t vlen, size_t *out_len);
 
+/* gs_vdisk_pack, and the value's full cpack form (the "id" pair kept:
+ * what the entity cache holds, cache.h) in *cp[0..*cplen), both views
+ * into buf; *cp NULL and *cplen 0 if the value does not encode. */
+const uint8_t *gs_vdisk_pack_both(gs_vbuf *buf, const void *key, size_t klen, const uint8_t *val,
+                                  size_t vlen, size_t *out_len, const uint8_t **cp, size_t *cplen);
+
 /* Decode stored bytes in[0..len) into *buf (reset first, reused). GS_OK,
  * GS_ECORRUPT (not a cpack stream: damaged views; err names where) or
  * GS_ENOMEM. */
