@@ -3,12 +3,10 @@
  * before a record would take them past their byte budget (no record lost
  * or applied twice at the cut, for a catch-up and for the follower), the
  * applier's periodic renewal of its write batch and JSON parser (the views
- * stay equal to a direct apply across it), and the fixed malloc mmap
- * threshold a writable open sets.
+ * stay equal to a direct apply across it).
  */
 #include "gs_common.h"
 
-#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,44 +176,9 @@ static void test_renewal_between_applies(void **state)
     gs_tv_rmtree(dir);
 }
 
-/* A writable open fixes glibc's mmap threshold (db.c, malloc_tune): a
- * 512 KiB block is mapped even after a freed 2 MiB mapping would have
- * raised glibc's moving threshold past it. mallinfo2 describes glibc's
- * heap, which ASan replaces: skipped there. */
-static void test_writable_open_fixes_mmap_threshold(void **state)
-{
-    (void)state;
-#if defined(__SANITIZE_ADDRESS__)
-    skip();
-#else
-    if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("GLIBC_TUNABLES"))
-        skip();
-    char dir[256], vdir[300];
-    gs_tv_tmpdir(dir, sizeof(dir));
-    snprintf(vdir, sizeof(vdir), "%s/views", dir);
-    /* Raise the moving threshold: a mapped 2 MiB block, freed. */
-    void *big = malloc(2u << 20);
-    assert_non_null(big);
-    memset(big, 1, 64);
-    free(big);
-    gs_views *v;
-    assert_int_equal(gs_views_open(vdir, NULL, &v, NULL), GS_OK);
-    struct mallinfo2 before = mallinfo2();
-    void *p = malloc(512u << 10);
-    assert_non_null(p);
-    struct mallinfo2 during = mallinfo2();
-    assert_int_equal(during.hblks, before.hblks + 1);
-    free(p);
-    gs_views_close(v, NULL);
-    gs_tv_rmtree(dir);
-#endif
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        /* First: before any other open in this process fixes it. */
-        cmocka_unit_test(test_writable_open_fixes_mmap_threshold),
         cmocka_unit_test(test_replay_cuts_batches_before_the_budget),
         cmocka_unit_test(test_renewal_between_applies),
     };

@@ -14,8 +14,6 @@
 #include "gs_common.h"
 
 #include <errno.h>
-#include <malloc.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +37,6 @@ static const char *const cf_names[GS_VCF_COUNT] = {
 #define DB_WRITE_BUF_BYTES (16u << 20)
 #define BIG_CF_WRITE_BUF   (8u << 20)
 #define SMALL_CF_WRITE_BUF (2u << 20)
-/* Allocations from this size on get their own mapping (see malloc_tune). */
-#define MMAP_THRESHOLD_BYTES (256u << 10)
 
 const char *gs_vcf_name(int cf)
 {
@@ -127,33 +123,16 @@ static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
     rocksdb_options_set_memtable_whole_key_filtering(o, 1);
 }
 
-/* glibc raises its mmap threshold to the size of each mapped block freed
- * (up to 32 MiB), so after the first memtable, write batch or replay
- * buffer is freed, all of them come from the per-thread arenas, where what
- * one thread frees stays resident beside live data until a trim (apply.c)
- * and fragments the heap. A fixed threshold keeps them mapped: freed, they
- * go straight back to the system. Default e2e shape: peak RSS 119.6 ->
- * 104.2 MB (256 KiB), 106.5 (128 KiB), 111.3 (1 MiB: the 256 KiB arena
- * blocks of the small families' memtables stay in the heap). Process-wide,
- * once, and not when the user tuned it (environment or tunables). */
-static void malloc_tune_once(void)
-{
-    const char *t = getenv("GLIBC_TUNABLES");
-    if (getenv("MALLOC_MMAP_THRESHOLD_") || (t && strstr(t, "mmap_threshold")))
-        return;
-    mallopt(M_MMAP_THRESHOLD, (int)MMAP_THRESHOLD_BYTES);
-}
-
-static void malloc_tune(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, malloc_tune_once);
-}
-
+/* Not done: fixing glibc's mmap threshold (mallopt M_MMAP_THRESHOLD 256
+ * KiB, so that freed memtables, write batches and parser buffers go back
+ * to the system instead of staying in the per-thread arenas). Peak RSS of
+ * the default e2e shape went down 10-13 MB (base build with
+ * MALLOC_MMAP_THRESHOLD_=262144, 3 alternated pairs: 120.1/123.5/124.0 ->
+ * 110.5/110.8/111.8 MB), but ingest to confirmed went 4.84 -> 8.38,
+ * 4.00 -> 7.31 and 6.16 -> 4.75 s (update events/s about halved in two
+ * pairs): every memtable block is then mapped, faulted in and unmapped. */
 static int options_create(gs_views *v, gs_err *err)
 {
-    if (!v->read_only)
-        malloc_tune();
     v->cache = rocksdb_cache_create_lru(or_default(v->tuning.cache_bytes, CACHE_BYTES));
     v->bbto = rocksdb_block_based_options_create();
     v->dbopts = rocksdb_options_create();
