@@ -256,6 +256,23 @@ static void trim(gs_views *v)
     if (now - v->last_trim_ns < 1000000000ull)
         return;
     v->last_trim_ns = now;
+    /* The write batch keeps the capacity of the largest commit (a 4 MiB
+     * replay batch of GUILD_CREATEs makes it 8 MB, then held through the
+     * update phase: default e2e shape). A new one costs nothing here. */
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    if (b) {
+        rocksdb_writebatch_destroy(v->batch);
+        v->batch = b;
+    }
+    /* Likewise the parser: sized for the largest frame seen (a ~280 KB
+     * GUILD_CREATE makes it 5 MB), while updates are a few KB. It grows
+     * back within one frame when a large one comes. */
+    gs_json *j = NULL;
+    gs_err jerr;
+    if (gs_json_create(GS_VIEWS_MAX_FRAME, GS_VIEWS_MAX_DEPTH, &j, &jerr) == GS_OK) {
+        gs_json_destroy(v->json);
+        v->json = j;
+    }
     malloc_trim(0);
 }
 

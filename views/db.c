@@ -27,7 +27,11 @@ static const char *const cf_names[GS_VCF_COUNT] = {
     "sticker", "voice_state", "presence", "stage_instance", "scheduled_event", "meta", "idx"};
 
 /* Memory budget (see FORMAT.md, "Tuning"): one shared block cache, write
- * buffers capped for the whole database. */
+ * buffers capped for the whole database. 12 MiB of write buffers instead
+ * of 16 did not lower the peak (large e2e shape, one run each, busy
+ * machine: 143.2 -> 144.4 MB): flushes that are still running hold their
+ * memtables either way. Smaller memtable arena blocks (64/256 KiB) did not
+ * move it beyond the noise either (default shape 104-112 MB). */
 #define CACHE_BYTES        (8u << 20)
 #define ENTITY_CACHE_BYTES (40u << 20)
 #define DB_WRITE_BUF_BYTES (16u << 20)
@@ -126,6 +130,14 @@ static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
     rocksdb_options_set_memtable_whole_key_filtering(o, 1);
 }
 
+/* Not done: fixing glibc's mmap threshold (mallopt M_MMAP_THRESHOLD 256
+ * KiB, so that freed memtables, write batches and parser buffers go back
+ * to the system instead of staying in the per-thread arenas). Peak RSS of
+ * the default e2e shape went down 10-13 MB (base build with
+ * MALLOC_MMAP_THRESHOLD_=262144, 3 alternated pairs: 120.1/123.5/124.0 ->
+ * 110.5/110.8/111.8 MB), but ingest to confirmed went 4.84 -> 8.38,
+ * 4.00 -> 7.31 and 6.16 -> 4.75 s (update events/s about halved in two
+ * pairs): every memtable block is then mapped, faulted in and unmapped. */
 static int options_create(gs_views *v, gs_err *err)
 {
     v->cache = rocksdb_cache_create_lru(or_default(v->tuning.cache_bytes, CACHE_BYTES));

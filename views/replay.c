@@ -33,10 +33,23 @@ typedef struct batch {
     gs_vbuf bytes; /* event names and raw frames, copied out of the reader */
 } batch;
 
+/* Whether r must go into the next batch: the byte budget is checked before
+ * a record is added, so the buffer stays within BATCH_BYTES (one reserve,
+ * no doubling past it) unless a single record is larger. Checked after the
+ * add, a 4 MiB budget grew the buffer to 8 MiB: 8 MB of the peak RSS of a
+ * rebuild, and 8 MB more held by the follower (default e2e shape). */
+static int batch_full(const batch *b, const gs_log_rec *r)
+{
+    return b->n == BATCH_RECORDS ||
+           (b->n && b->bytes.len + r->event_len + r->raw_len > BATCH_BYTES);
+}
+
 /* Reader records are only valid until the next read: copy them. Pointers
  * are fixed up once the batch is complete (the buffer may move). */
 static int batch_add(batch *b, const gs_log_rec *r)
 {
+    if (b->bytes.cap == 0 && gs_vbuf_reserve(&b->bytes, BATCH_BYTES) != 0)
+        return GS_ENOMEM;
     gs_log_rec *c = &b->recs[b->n];
     *c = *r;
     c->event = (const char *)(uintptr_t)b->bytes.len;
@@ -97,17 +110,17 @@ static int catch_up(gs_views *v, const char *log_dir, gs_io *io, uint64_t until_
         }
         if (rec.lsn < from)
             continue;
+        if (batch_full(b, &rec)) {
+            rc = batch_flush(v, b, err);
+            if (rc != GS_OK)
+                break;
+        }
         rc = batch_add(b, &rec);
         if (rc != GS_OK) {
             gs_err_set(err, rc, "out of memory replaying the log");
             break;
         }
         count++;
-        if (b->n == BATCH_RECORDS || b->bytes.len >= BATCH_BYTES) {
-            rc = batch_flush(v, b, err);
-            if (rc != GS_OK)
-                break;
-        }
     }
     if (rc == GS_OK)
         rc = batch_flush(v, b, err);
@@ -204,6 +217,11 @@ static int follow_step(gs_views_follower *f, uint64_t until_lsn, uint64_t *appli
         }
         if (rec.lsn < from)
             continue;
+        if (batch_full(f->b, &rec)) {
+            rc = batch_flush(f->v, f->b, err);
+            if (rc != GS_OK)
+                break;
+        }
         rc = batch_add(f->b, &rec);
         if (rc != GS_OK) {
             gs_err_set(err, rc, "out of memory following the log");
@@ -212,16 +230,15 @@ static int follow_step(gs_views_follower *f, uint64_t until_lsn, uint64_t *appli
         f->next = rec.lsn + 1;
         if (applied)
             (*applied)++;
-        if (f->b->n == BATCH_RECORDS || f->b->bytes.len >= BATCH_BYTES ||
-            (until_lsn && rec.lsn >= until_lsn)) {
-            rc = batch_flush(f->v, f->b, err);
-            if (rc != GS_OK || (until_lsn && rec.lsn >= until_lsn))
-                break;
-        }
+        if (until_lsn && rec.lsn >= until_lsn)
+            break;
     }
     int rc2 = batch_flush(f->v, f->b, err);
     if (rc == GS_OK)
         rc = rc2;
+    /* The applier follows the log only when the feed has lost records;
+     * between such steps the batch buffer (up to BATCH_BYTES) is not kept. */
+    gs_vbuf_free(&f->b->bytes);
     if (rc != GS_OK) {
         /* Start over from the watermark next time. */
         gs_log_reader_close(f->r);
