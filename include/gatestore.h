@@ -126,7 +126,7 @@ GS_API int gs_options_set_batch(gs_options *opts, uint32_t batch_ms, uint64_t ba
 /* Roll to a new segment once the active one reaches this size
  * (default 64 MiB; minimum 64 KiB). */
 GS_API int gs_options_set_segment_bytes(gs_options *opts, uint64_t segment_bytes);
-/* Raw bytes per compressed block before it is cut (default 1 MiB). */
+/* Raw bytes per compressed block before it is cut (default 512 KiB). */
 GS_API int gs_options_set_block_bytes(gs_options *opts, uint32_t block_bytes);
 /* zstd level for blocks (default 1). */
 GS_API int gs_options_set_compression_level(gs_options *opts, int level);

@@ -18,7 +18,7 @@ void gs_options_defaults(struct gs_options *o)
     o->batch_ms = 10;
     o->batch_bytes = 4u << 20;
     o->segment_bytes = 64u << 20;
-    o->block_bytes = 1u << 20;
+    o->block_bytes = 512u << 10;
     o->compression_level = 1;
     o->max_frame_bytes = 64u << 20;
     o->max_depth = 256;
