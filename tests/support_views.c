@@ -424,3 +424,15 @@ const char *gs_tv_roles(gs_views *v, gs_json *p, const char *user, const char *g
     }
     return buf;
 }
+
+char *gs_tv_direct_dump(const char *dir, const gs_tv_file *f, size_t batch)
+{
+    gs_views *d;
+    if (gs_views_open(dir, NULL, &d, NULL) != GS_OK)
+        die("cannot open the direct views");
+    if (gs_tv_apply(d, f, 0, f->n, batch) != GS_OK)
+        die("cannot apply to the direct views");
+    char *dump = gs_tv_dump(d);
+    gs_views_close(d, NULL);
+    return dump;
+}

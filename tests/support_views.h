@@ -33,6 +33,10 @@ void gs_tv_rmtree(const char *path);
 /* Apply recs[from..to) in batches of batch records; returns the first
  * error code (GS_OK normally). */
 int gs_tv_apply(gs_views *v, const gs_tv_file *f, size_t from, size_t to, size_t batch);
+/* The dump (gs_tv_dump) of fresh views at dir given every record of f
+ * directly, batch records a call: the reference a replay must equal.
+ * Aborts on failure; the caller frees. */
+char *gs_tv_direct_dump(const char *dir, const gs_tv_file *f, size_t batch);
 /* Index one past the last record whose gateway seq is <= s. */
 size_t gs_tv_upto_seq(const gs_tv_file *f, int64_t s);
 

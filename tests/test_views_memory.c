@@ -77,16 +77,6 @@ static uint64_t write_log_with_big(const char *logdir, const gs_tv_file *f)
     return lsn;
 }
 
-static char *direct_dump(const char *ddir, const gs_tv_file *f)
-{
-    gs_views *d;
-    assert_int_equal(gs_views_open(ddir, NULL, &d, NULL), GS_OK);
-    assert_int_equal(gs_tv_apply(d, f, 0, f->n, 7), GS_OK);
-    char *want = gs_tv_dump(d);
-    gs_views_close(d, NULL);
-    return want;
-}
-
 static void test_replay_cuts_batches_before_the_budget(void **state)
 {
     (void)state;
@@ -101,7 +91,7 @@ static void test_replay_cuts_batches_before_the_budget(void **state)
     size_t nbig = (f.n + BIG_EVERY - 1) / BIG_EVERY;
     assert_int_equal(last, f.n + nbig);
     assert_true(nbig >= 4); /* several cuts by bytes */
-    char *want = direct_dump(ddir, &f);
+    char *want = gs_tv_direct_dump(ddir, &f, 7);
 
     gs_views *v;
     gs_err err;
@@ -157,7 +147,7 @@ static void test_renewal_between_applies(void **state)
     snprintf(ddir, sizeof(ddir), "%s/direct", dir);
     gs_tv_file f;
     gs_tv_load("scenario.ndjson", &f);
-    char *want = direct_dump(ddir, &f);
+    char *want = gs_tv_direct_dump(ddir, &f, 7);
 
     gs_views *v;
     assert_int_equal(gs_views_open(vdir, NULL, &v, NULL), GS_OK);
