@@ -266,6 +266,21 @@ static void hit_of(struct entry *e, gs_vcache_hit *h)
     h->packed = e->packed;
 }
 
+/* One step along a bucket chain: a match ends it (*p = NULL). */
+static inline void chain_step(struct entry **p, int cf, const void *key, size_t klen, uint32_t x,
+                              gs_vcache_hit *h, int bit, int *found)
+{
+    if (!*p)
+        return;
+    if (matches(*p, cf, key, klen, x)) {
+        hit_of(*p, h);
+        *found |= bit;
+        *p = NULL;
+    } else {
+        *p = (*p)->next;
+    }
+}
+
 int gs_vcache_find2(gs_vcache *c, int cf1, const void *key1, size_t klen1, gs_vcache_hit *h1,
                     int cf2, const void *key2, size_t klen2, gs_vcache_hit *h2)
 {
@@ -278,24 +293,8 @@ int gs_vcache_find2(gs_vcache *c, int cf1, const void *key1, size_t klen1, gs_vc
     struct entry *a = c->buckets[x1 & mask], *b = c->buckets[x2 & mask];
     int found = 0;
     while (a || b) {
-        if (a) {
-            if (matches(a, cf1, key1, klen1, x1)) {
-                hit_of(a, h1);
-                found |= 1;
-                a = NULL;
-            } else {
-                a = a->next;
-            }
-        }
-        if (b) {
-            if (matches(b, cf2, key2, klen2, x2)) {
-                hit_of(b, h2);
-                found |= 2;
-                b = NULL;
-            } else {
-                b = b->next;
-            }
-        }
+        chain_step(&a, cf1, key1, klen1, x1, h1, 1, &found);
+        chain_step(&b, cf2, key2, klen2, x2, h2, 2, &found);
     }
     /* The values span a few cache lines each: read one byte of every line
      * now so those misses overlap too (decoding then walks them in turn). */
