@@ -72,8 +72,9 @@ struct gs_views {
     /* The committed `me` (meta), read once: every member removal asks. */
     uint64_t me;
     int me_known;
-    uint64_t last_trim_ns; /* see trim() in apply.c */
-    int commit_oom;        /* the cache could not follow a commit (apply.c) */
+    uint64_t last_trim_ns;  /* see trim() in apply.c */
+    uint64_t last_renew_ns; /* see trim() in apply.c */
+    int commit_oom;         /* the cache could not follow a commit (apply.c) */
 };
 
 /* ---- db.c ---- */
