@@ -436,3 +436,11 @@ char *gs_tv_direct_dump(const char *dir, const gs_tv_file *f, size_t batch)
     gs_views_close(d, NULL);
     return dump;
 }
+
+void gs_tv_dirs_make(gs_tv_dirs *d)
+{
+    gs_tv_tmpdir(d->root, sizeof(d->root));
+    snprintf(d->log, sizeof(d->log), "%s/log", d->root);
+    snprintf(d->views, sizeof(d->views), "%s/views", d->root);
+    snprintf(d->ref, sizeof(d->ref), "%s/ref", d->root);
+}

@@ -28,6 +28,12 @@ void gs_tv_free(gs_tv_file *f);
 
 /* A fresh temporary directory (under $TMPDIR or /tmp) and its removal. */
 void gs_tv_tmpdir(char *buf, size_t cap);
+/* A fresh temporary directory (root) and the paths the replay tests use
+ * under it: log/, views/ and ref/ (reference views built directly). */
+typedef struct gs_tv_dirs {
+    char root[256], log[300], views[300], ref[300];
+} gs_tv_dirs;
+void gs_tv_dirs_make(gs_tv_dirs *d);
 void gs_tv_rmtree(const char *path);
 
 /* Apply recs[from..to) in batches of batch records; returns the first

@@ -79,11 +79,9 @@ static char *reference_dump(const char *dir, uint64_t upto)
 static void test_bulk_equals_incremental(void **state)
 {
     (void)state;
-    char dir[256], logdir[300], vdir[300], rdir[300];
-    gs_tv_tmpdir(dir, sizeof(dir));
-    snprintf(logdir, sizeof(logdir), "%s/log", dir);
-    snprintf(vdir, sizeof(vdir), "%s/views", dir);
-    snprintf(rdir, sizeof(rdir), "%s/ref", dir);
+    gs_tv_dirs D;
+    gs_tv_dirs_make(&D);
+    const char *dir = D.root, *logdir = D.log, *vdir = D.views, *rdir = D.ref;
     write_log(logdir, NRECS);
     char *want = reference_dump(rdir, NRECS);
 
@@ -140,11 +138,9 @@ static void child(const char *vdir, const char *logdir, int ready_fd)
 static void test_kill_during_bulk(void **state)
 {
     (void)state;
-    char dir[256], logdir[300], vdir[300], rdir[300];
-    gs_tv_tmpdir(dir, sizeof(dir));
-    snprintf(logdir, sizeof(logdir), "%s/log", dir);
-    snprintf(vdir, sizeof(vdir), "%s/views", dir);
-    snprintf(rdir, sizeof(rdir), "%s/ref", dir);
+    gs_tv_dirs D;
+    gs_tv_dirs_make(&D);
+    const char *dir = D.root, *logdir = D.log, *vdir = D.views, *rdir = D.ref;
     write_log(logdir, NRECS);
     /* Reference dumps at every batch boundary, from one incremental pass. */
     enum { NREF = NRECS / REPLAY_BATCH + 2 };

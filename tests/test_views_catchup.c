@@ -45,11 +45,9 @@ static void write_log(const char *logdir, gs_tv_file *f)
 static void test_catch_up_equals_direct(void **state)
 {
     (void)state;
-    char dir[256], logdir[300], vdir[300], ddir[300];
-    gs_tv_tmpdir(dir, sizeof(dir));
-    snprintf(logdir, sizeof(logdir), "%s/log", dir);
-    snprintf(vdir, sizeof(vdir), "%s/views", dir);
-    snprintf(ddir, sizeof(ddir), "%s/direct", dir);
+    gs_tv_dirs D;
+    gs_tv_dirs_make(&D);
+    const char *dir = D.root, *logdir = D.log, *vdir = D.views, *ddir = D.ref;
     gs_tv_file f;
     gs_tv_load("scenario.ndjson", &f);
     write_log(logdir, &f);

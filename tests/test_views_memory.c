@@ -80,11 +80,9 @@ static uint64_t write_log_with_big(const char *logdir, const gs_tv_file *f)
 static void test_replay_cuts_batches_before_the_budget(void **state)
 {
     (void)state;
-    char dir[256], logdir[300], vdir[300], ddir[300];
-    gs_tv_tmpdir(dir, sizeof(dir));
-    snprintf(logdir, sizeof(logdir), "%s/log", dir);
-    snprintf(vdir, sizeof(vdir), "%s/views", dir);
-    snprintf(ddir, sizeof(ddir), "%s/direct", dir);
+    gs_tv_dirs D;
+    gs_tv_dirs_make(&D);
+    const char *dir = D.root, *logdir = D.log, *vdir = D.views, *ddir = D.ref;
     gs_tv_file f;
     gs_tv_load("scenario.ndjson", &f);
     uint64_t last = write_log_with_big(logdir, &f);
@@ -141,10 +139,9 @@ static void sleep_ms(long ms)
 static void test_renewal_between_applies(void **state)
 {
     (void)state;
-    char dir[256], vdir[300], ddir[300];
-    gs_tv_tmpdir(dir, sizeof(dir));
-    snprintf(vdir, sizeof(vdir), "%s/views", dir);
-    snprintf(ddir, sizeof(ddir), "%s/direct", dir);
+    gs_tv_dirs D;
+    gs_tv_dirs_make(&D);
+    const char *dir = D.root, *vdir = D.views, *ddir = D.ref;
     gs_tv_file f;
     gs_tv_load("scenario.ndjson", &f);
     char *want = gs_tv_direct_dump(ddir, &f, 7);
