@@ -193,6 +193,29 @@ static void test_pack_both(void **state)
         assert_int_equal(gs_cpack_decode(st, n, dec, sizeof(dec)), vlen);
         assert_memory_equal(dec, val, vlen);
     }
+    /* A longer map header than needed (map16 for 2 pairs) cannot be given
+     * back by the reader: the id pair is kept, the value reads back. */
+    {
+        uint8_t key[16], dec[64];
+        gs_be64(key, 7);
+        gs_be64(key + 8, 1234567890123456789ull);
+        uint8_t val[64] = {0xde, 0x00, 0x02, 0xa2, 'i', 'd', 0xb3};
+        memcpy(val + 7, "1234567890123456789", 19);
+        memcpy(val + 26,
+               "\xa1"
+               "a"
+               "\x01",
+               3);
+        size_t vlen = 29, n, cplen;
+        const uint8_t *cp;
+        const uint8_t *st = gs_vdisk_pack_both(&b, key, 16, val, vlen, &n, &cp, &cplen);
+        assert_false(st[0] == 0xc1 && st[1] == 0xf3);
+        gs_err err;
+        assert_int_equal(gs_vdisk_unpack(key, 16, st, n, &o, "t", &err), GS_OK);
+        assert_int_equal(o.len, vlen);
+        assert_memory_equal(o.p, val, vlen);
+        assert_int_equal(gs_cpack_decode(cp, cplen, dec, sizeof(dec)), vlen);
+    }
     /* Not msgpack: stored as given, no form for the cache. */
     const uint8_t junk[] = {0xc1, 0xc1, 0xc1};
     uint8_t key[16] = {0};

@@ -133,7 +133,11 @@ const uint8_t *gs_vdisk_pack_both(gs_vbuf *buf, const void *key, size_t klen, co
     }
     uint64_t n = 0;
     size_t h = map_parse(enc, e, &n);
-    if (!h || n < 1 || ic < 2 || e - h < ic - 1 || memcmp(enc + h, idc + 1, ic - 1) != 0) {
+    /* Only a shortest map header: reading gives back map_hdr(n), so a
+     * longer spelling of it would not read back byte for byte. */
+    uint8_t mh[5];
+    int shortest = h && map_hdr(mh, n) == h && memcmp(mh, enc, h) == 0;
+    if (!shortest || n < 1 || ic < 2 || e - h < ic - 1 || memcmp(enc + h, idc + 1, ic - 1) != 0) {
         *out_len = e;
         return enc;
     }

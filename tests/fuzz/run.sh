@@ -17,7 +17,7 @@ secs=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(frame record block linereader views)
+    targets=(frame record block linereader views vvalue)
 fi
 bash "$src/tests/fuzz/build.sh" "$out" >/dev/null || exit 1
 mkdir -p "$out/artifacts"
