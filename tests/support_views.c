@@ -444,3 +444,16 @@ void gs_tv_dirs_make(gs_tv_dirs *d)
     snprintf(d->views, sizeof(d->views), "%s/views", d->root);
     snprintf(d->ref, sizeof(d->ref), "%s/ref", d->root);
 }
+
+gs_log_rec_in gs_tv_log_in(const gs_tv_file *f, size_t i)
+{
+    gs_log_rec_in in = {.recv_us = 1,
+                        .shard = -1,
+                        .op = 0,
+                        .seq = f->recs[i].seq,
+                        .event = f->recs[i].event,
+                        .event_len = f->recs[i].event_len,
+                        .raw = f->recs[i].raw,
+                        .raw_len = f->recs[i].raw_len};
+    return in;
+}

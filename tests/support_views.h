@@ -39,6 +39,9 @@ void gs_tv_rmtree(const char *path);
 /* Apply recs[from..to) in batches of batch records; returns the first
  * error code (GS_OK normally). */
 int gs_tv_apply(gs_views *v, const gs_tv_file *f, size_t from, size_t to, size_t batch);
+/* Record i of f as a log append's input (shard -1, op 0, receive time 1):
+ * how the replay tests write f to a log. */
+gs_log_rec_in gs_tv_log_in(const gs_tv_file *f, size_t i);
 /* The dump (gs_tv_dump) of fresh views at dir given every record of f
  * directly, batch records a call: the reference a replay must equal.
  * Aborts on failure; the caller frees. */

@@ -27,14 +27,7 @@ static void write_log(const char *logdir, gs_tv_file *f)
     if (gs_log_open(logdir, &o, &log, &err) != GS_OK)
         fail_msg("log open: %s", err.msg);
     for (size_t i = 0; i < f->n; i++) {
-        gs_log_rec_in in = {.recv_us = 1,
-                            .shard = -1,
-                            .op = 0,
-                            .seq = f->recs[i].seq,
-                            .event = f->recs[i].event,
-                            .event_len = f->recs[i].event_len,
-                            .raw = f->recs[i].raw,
-                            .raw_len = f->recs[i].raw_len};
+        gs_log_rec_in in = gs_tv_log_in(f, i);
         uint64_t lsn;
         assert_int_equal(gs_log_append(log, &in, 1, &lsn, &err), GS_OK);
         f->recs[i].lsn = lsn;

@@ -51,14 +51,7 @@ static uint64_t write_log_with_big(const char *logdir, const gs_tv_file *f)
     char *big = big_raw();
     uint64_t lsn = 0;
     for (size_t i = 0; i < f->n; i++) {
-        gs_log_rec_in in = {.recv_us = 1,
-                            .shard = -1,
-                            .op = 0,
-                            .seq = f->recs[i].seq,
-                            .event = f->recs[i].event,
-                            .event_len = f->recs[i].event_len,
-                            .raw = f->recs[i].raw,
-                            .raw_len = f->recs[i].raw_len};
+        gs_log_rec_in in = gs_tv_log_in(f, i);
         assert_int_equal(gs_log_append(log, &in, 1, &lsn, &err), GS_OK);
         if (i % BIG_EVERY == 0) {
             gs_log_rec_in b = {.recv_us = 1,
