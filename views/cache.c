@@ -397,11 +397,17 @@ static void grow(gs_vcache *c)
     c->hand = 0;
 }
 
-/* The compact form of val in c->scratch: its length, or 0 (keep raw).
- * Guilds stay raw: few, large, and read by every guild get. */
+/* Whether values of family cf and this length are kept compact. Guilds
+ * stay raw: few, large, and read by every guild get; so do tiny values. */
+static int packs(int cf, size_t vlen)
+{
+    return vlen >= 16 && cf != 0;
+}
+
+/* The compact form of val in c->scratch: its length, or 0 (keep raw). */
 static size_t pack(gs_vcache *c, int cf, const void *val, size_t vlen)
 {
-    if (vlen < 16 || cf == 0)
+    if (!packs(cf, vlen))
         return 0;
     if (c->scratch_cap < vlen) {
         uint8_t *s = realloc(c->scratch, vlen);
@@ -434,7 +440,7 @@ void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, co
         return;
     }
     /* The same choice as pack(): the given form where it would pack. */
-    size_t plen = cp ? (vlen >= 16 && cf != 0 && cplen < vlen ? cplen : 0) : pack(c, cf, val, vlen);
+    size_t plen = cp ? (packs(cf, vlen) && cplen < vlen ? cplen : 0) : pack(c, cf, val, vlen);
     const uint8_t *packed = cp ? (const uint8_t *)cp : c->scratch;
     size_t keep = plen ? plen : vlen;
     size_t need = ENTRY_OVERHEAD + klen + keep;
