@@ -142,8 +142,12 @@ static size_t apply_from_feed(gs_store *st, struct gs_applier *a, uint64_t wm, i
     if (*rc == GS_OK)
         publish_mem(st, now_wm);
     gs_feed_release(batch, n);
-    if (*rc == GS_OK)
+    if (*rc == GS_OK) {
         publish_file(st, a, now_wm, 0);
+        /* Deferred from the apply (see open_writable): trim now that the
+         * batch is confirmed, preferably when nothing else is waiting. */
+        gs_views_housekeep(a->views, gs_feed_pushed(st->feed) <= now_wm);
+    }
     return n;
 }
 
@@ -245,6 +249,10 @@ static int open_writable(gs_store *st, struct gs_applier *a, gs_err *err)
     rc = gs_views_follower_open(a->views, st->log_dir, st->io, &a->follower, err);
     if (rc)
         return rc;
+    /* From here batches are confirmed one by one to waiters: the thread
+     * trims after publishing each watermark, never between a commit and
+     * its publication. Catch-ups (replay.c) still trim as they go. */
+    gs_views_defer_housekeeping(a->views, 1);
     rc = pthread_create(&a->thread, NULL, applier_main, st);
     if (rc)
         return gs_err_set(err, GS_ENOMEM, "cannot start the views applier thread");

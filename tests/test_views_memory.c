@@ -3,7 +3,8 @@
  * before a record would take them past their byte budget (no record lost
  * or applied twice at the cut, for a catch-up and for the follower), the
  * applier's periodic renewal of its write batch and JSON parser (the views
- * stay equal to a direct apply across it).
+ * stay equal to a direct apply across it, also when the caller defers it
+ * to gs_views_housekeep as the store's applier does).
  */
 #include "gs_common.h"
 
@@ -128,10 +129,11 @@ static void sleep_ms(long ms)
 
 /* The applier renews its write batch and parser at most once a second
  * (apply.c, trim): applies on both sides of a renewal give the same views
- * as one direct apply. Under ASan a stale pointer to either would show. */
-static void test_renewal_between_applies(void **state)
+ * as one direct apply. Under ASan a stale pointer to either would show.
+ * deferred: as the store's applier does, gs_views_apply leaves it to
+ * gs_views_housekeep, called between applies (busy, then idle). */
+static void renewals(int deferred)
 {
-    (void)state;
     gs_tv_dirs D;
     gs_tv_dirs_make(&D);
     const char *dir = D.root, *vdir = D.views, *ddir = D.ref;
@@ -141,11 +143,19 @@ static void test_renewal_between_applies(void **state)
 
     gs_views *v;
     assert_int_equal(gs_views_open(vdir, NULL, &v, NULL), GS_OK);
+    if (deferred)
+        gs_views_defer_housekeeping(v, 1);
     size_t third = f.n / 3;
     assert_int_equal(gs_tv_apply(v, &f, 0, third, 5), GS_OK);
-    sleep_ms(1100);
+    sleep_ms(1300);
+    if (deferred)
+        gs_views_housekeep(v, 0); /* busy, but a second overdue: renews */
     assert_int_equal(gs_tv_apply(v, &f, third, 2 * third, 5), GS_OK);
     sleep_ms(1100);
+    if (deferred) {
+        gs_views_housekeep(v, 1); /* idle: renews */
+        gs_views_housekeep(v, 1); /* just done: nothing */
+    }
     assert_int_equal(gs_tv_apply(v, &f, 2 * third, f.n, 5), GS_OK);
     char *got = gs_tv_dump(v);
     assert_string_equal(got, want);
@@ -156,11 +166,24 @@ static void test_renewal_between_applies(void **state)
     gs_tv_rmtree(dir);
 }
 
+static void test_renewal_between_applies(void **state)
+{
+    (void)state;
+    renewals(0);
+}
+
+static void test_deferred_renewal_between_applies(void **state)
+{
+    (void)state;
+    renewals(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_cuts_batches_before_the_budget),
         cmocka_unit_test(test_renewal_between_applies),
+        cmocka_unit_test(test_deferred_renewal_between_applies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

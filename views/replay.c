@@ -71,6 +71,10 @@ static int batch_flush(gs_views *v, batch *b, gs_err *err)
     int rc = b->n ? gs_views_apply(v, b->recs, b->n, err) : GS_OK;
     b->n = 0;
     gs_vbuf_reset(&b->bytes);
+    /* A replay is bulk work with no waiter on each batch: trim as it goes
+     * even when the live applier defers it (a rebuild through a store). */
+    if (rc == GS_OK)
+        gs_views_housekeep(v, 1);
     return rc;
 }
 

@@ -104,6 +104,19 @@ gs_views_rules gs_views_get_rules(const gs_views *v);
  */
 int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
 
+/* Memory housekeeping: malloc_trim at most every 250 ms, and a fresh write
+ * batch and JSON parser once a second (see trim() in apply.c). By default
+ * gs_views_apply does it after its commit. A caller that wakes waiters on
+ * each batch's watermark (the store's applier) defers it with
+ * gs_views_defer_housekeeping(v, 1) and calls gs_views_housekeep once the
+ * watermark is published, so the trim (a millisecond or more) never sits
+ * between a commit and its confirmation. gs_views_housekeep trims when due
+ * if idle is set (nothing waiting to be applied), and in any case once a
+ * trim is a second overdue, so a store that never goes idle still trims.
+ * Both take the apply mutex. */
+void gs_views_defer_housekeeping(gs_views *v, int on);
+void gs_views_housekeep(gs_views *v, int idle);
+
 /* Drop every entity and the failure list and set the watermark to 0, in one
  * atomic write, keeping schema version and rules. Readers running at the
  * same time keep their snapshot. Follow with gs_views_catch_up to rebuild. */

@@ -74,6 +74,7 @@ struct gs_views {
     int me_known;
     uint64_t last_trim_ns;  /* see trim() in apply.c */
     uint64_t last_renew_ns; /* see trim() in apply.c */
+    int trim_deferred;      /* gs_views_defer_housekeeping */
     int commit_oom;         /* the cache could not follow a commit (apply.c) */
 };
 
