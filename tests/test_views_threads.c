@@ -4,7 +4,8 @@
  * dumps while the main thread applies a stream. Every result must be
  * well-formed; afterwards every member read through the cache must equal
  * the same member read from a RocksDB snapshot (the cache never serves a
- * stale value). Meant to be run under TSan too (GS_SANITIZE=thread).
+ * stale value). The same beside a replay whose writes run on the views'
+ * writer thread. Meant to be run under TSan too (GS_SANITIZE=thread).
  */
 #include "gs_common.h"
 
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "support_views.h"
+#include "views_int.h"
 
 static gs_views *V;
 static atomic_int stop;
@@ -166,11 +168,82 @@ static void test_readers_after_reopen(void **state)
     gs_tv_rmtree(dir);
 }
 
+/* The stream frames of LSN 1..to appended to a new log at logdir. */
+static void write_stream_log(const char *logdir, uint64_t to)
+{
+    gs_log_opts o;
+    gs_log_opts_init(&o);
+    gs_log *log;
+    gs_err err;
+    assert_int_equal(gs_log_open(logdir, &o, &log, &err), GS_OK);
+    char buf[1024];
+    for (uint64_t l = 1; l <= to; l++) {
+        const char *ev;
+        size_t n = gs_tv_stream_frame(l, buf, sizeof(buf), &ev);
+        gs_log_rec_in in = {.recv_us = 1,
+                            .shard = -1,
+                            .op = 0,
+                            .seq = -1,
+                            .event = ev,
+                            .event_len = strlen(ev),
+                            .raw = buf,
+                            .raw_len = n};
+        uint64_t lsn;
+        assert_int_equal(gs_log_append(log, &in, 1, &lsn, &err), GS_OK);
+        assert_int_equal(lsn, l);
+    }
+    assert_int_equal(gs_log_close(log, &err), GS_OK);
+}
+
+/* A replay whose writes run on the views' writer thread (pipe.c), in
+ * batches of 16 records, with a small cache (entries evicted while their
+ * batch is still being written), readers beside it; then the cache must
+ * agree with RocksDB. */
+static void test_readers_beside_pipelined_replay(void **state)
+{
+    (void)state;
+    gs_tv_dirs D;
+    gs_tv_dirs_make(&D);
+    write_stream_log(D.log, 6000);
+    gs_views_tuning t = {.entity_cache_bytes = 256u << 10};
+    assert_int_equal(gs_views_open_tuned(D.views, NULL, &t, &V, NULL), GS_OK);
+    atomic_store(&gs_vreplay_batch_records, 16);
+    gs_err err;
+    uint64_t n;
+    assert_int_equal(gs_views_catch_up(V, D.log, NULL, 200, &n, &err), GS_OK);
+    atomic_store(&stop, 0);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, reader, (void *)(uintptr_t)(i + 7)), 0);
+    assert_int_equal(gs_views_catch_up(V, D.log, NULL, 0, &n, &err), GS_OK);
+    assert_int_equal(n, 6000 - 200);
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    atomic_store(&gs_vreplay_batch_records, 0);
+    assert_int_equal(atomic_load(&errors), 0);
+    assert_int_equal(gs_views_watermark(V), 6000);
+    compare_all();
+    /* And the same views as a direct apply of the stream. */
+    char *got = gs_tv_dump(V);
+    gs_views_close(V, NULL);
+    gs_views *ref;
+    assert_int_equal(gs_views_open(D.ref, NULL, &ref, NULL), GS_OK);
+    assert_int_equal(gs_tv_apply_stream(ref, 1, 6000, 64), GS_OK);
+    char *want = gs_tv_dump(ref);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    gs_views_close(ref, NULL);
+    gs_tv_rmtree(D.root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readers_beside_applier),
         cmocka_unit_test(test_readers_after_reopen),
+        cmocka_unit_test(test_readers_beside_pipelined_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,7 +48,20 @@ int gs_vtx_get(gs_vtx *tx, int cf, const void *key, size_t klen, char **val, siz
         *vlen = e.vlen;
         return 1;
     }
-    return gs_vread(tx->v, tx->v->ro, cf, key, klen, 1, val, vlen, tx->err);
+    /* A replay's batch still being written (pipe.c): its keys are read
+     * from its overlay; RocksDB holds every other key as it will be. */
+    gs_views *v = tx->v;
+    if (v->pend && gs_ov_get(v->ov_prev, cf, key, klen, &e)) {
+        if (e.deleted)
+            return 0;
+        *val = malloc(e.vlen ? e.vlen : 1);
+        if (!*val)
+            return gs_err_set(tx->err, GS_ENOMEM, "out of memory reading views");
+        memcpy(*val, e.val, e.vlen);
+        *vlen = e.vlen;
+        return 1;
+    }
+    return gs_vread(v, v->ro, cf, key, klen, 1, val, vlen, tx->err);
 }
 
 int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *key, size_t klen,
@@ -243,6 +256,7 @@ static int keyset_open(gs_vtx *tx, gs_vks *ks, int cf, gs_vtx_it *it)
         return GS_OK;
     }
     rocksdb_iterator_t *ri;
+    gs_vpipe_drain(tx->v);
     int kept = !tx->its_busy[cf][0];
     if (kept) {
         if (!tx->its[cf][0])
@@ -324,6 +338,7 @@ int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_i
         rc = settle(tx, it);
         return rc < 0 ? rc : GS_OK;
     }
+    gs_vpipe_drain(tx->v);
     if (!tx->its_busy[cf][pfx]) {
         if (!tx->its[cf][pfx])
             tx->its[cf][pfx] = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);
