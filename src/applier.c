@@ -18,14 +18,6 @@
  * WAL, so what survives a crash is a flushed state, and open wipes and
  * rebuilds views whose watermark is past the recovered log's head.
  *
- * Trailing a bulk ingest (a full feed batch more waiting), the applier
- * hands each batch's RocksDB write to the views' writer thread and builds
- * the next one meanwhile (gs_views_apply_async, views/pipe.c); the
- * watermark it publishes is then the last one written, and once it has
- * caught up it settles the write in flight before sleeping. A live stream
- * (a few records a batch) is applied and written before publishing, as
- * confirm-mode latency wants.
- *
  * After each applied batch the watermark is published to the feed at once
  * (waking confirm-mode subscriptions and gs_wait_confirmed), before the
  * batch's copies are freed; STORE/watermark (for readers in other
@@ -143,16 +135,7 @@ static size_t apply_from_feed(gs_store *st, struct gs_applier *a, uint64_t wm, i
     gs_log_rec recs[FEED_BATCH];
     for (size_t i = 0; i < n; i++)
         recs[i] = batch[i]->rec;
-    /* A full batch more waiting (the applier trails a bulk ingest): the
-     * write runs on the views' writer thread while the next batch is built,
-     * and the watermark published below is the last one written. Else (a
-     * live stream, a few records a batch) a plain apply, written (and any
-     * write in flight before it) by the time the watermark is published,
-     * as confirm-mode latency wants. */
-    if (gs_feed_pushed(st->feed) > wm + n + FEED_BATCH)
-        *rc = gs_views_apply_async(a->views, recs, n, err);
-    else
-        *rc = gs_views_apply(a->views, recs, n, err);
+    *rc = gs_views_apply(a->views, recs, n, err);
     gs_stages_now(GS_ST_APPLIED, wm + 1, n);
     /* Confirm first; freeing the copies and the file can wait. */
     uint64_t now_wm = *rc == GS_OK ? gs_views_watermark(a->views) : 0;
@@ -173,7 +156,7 @@ static size_t apply_from_feed(gs_store *st, struct gs_applier *a, uint64_t wm, i
  * has been missing from the feed. */
 static int applier_step(gs_store *st, struct gs_applier *a, uint64_t *miss_since, gs_err *err)
 {
-    uint64_t wm = gs_views_applied(a->views); /* a write may be in flight */
+    uint64_t wm = gs_views_watermark(a->views);
     int gone = 0, rc = GS_OK;
     if (apply_from_feed(st, a, wm, &gone, &rc, err)) {
         *miss_since = 0;
@@ -184,14 +167,6 @@ static int applier_step(gs_store *st, struct gs_applier *a, uint64_t *miss_since
      * while on a busy disk. The log's head is asked only when idle. */
     if (gs_feed_pushed(st->feed) <= wm) {
         *miss_since = 0;
-        /* Nothing waits: a write still in flight lands, and is confirmed,
-         * before the thread sleeps. */
-        if (gs_views_watermark(a->views) != wm) {
-            rc = gs_views_settle(a->views, err);
-            if (rc != GS_OK)
-                return rc;
-            publish_mem(st, gs_views_watermark(a->views));
-        }
         /* Caught up: a write the batches deferred goes out now, before
          * sleeping (no timer, no extra wake-up). */
         publish_file(st, a, wm, 1);

@@ -587,14 +587,6 @@ uint64_t gs_views_watermark(gs_views *v)
     return wm;
 }
 
-uint64_t gs_views_applied(gs_views *v)
-{
-    pthread_mutex_lock(&v->apply_mu);
-    uint64_t wm = v->pend ? v->pend_wm : v->watermark;
-    pthread_mutex_unlock(&v->apply_mu);
-    return wm;
-}
-
 gs_views_rules gs_views_get_rules(const gs_views *v)
 {
     gs_views_rules r = {v->keep, 0};

@@ -104,20 +104,6 @@ gs_views_rules gs_views_get_rules(const gs_views *v);
  */
 int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
 
-/* gs_views_apply whose RocksDB write may still be running on the views'
- * writer thread when it returns (views/pipe.c), so the caller can build the
- * next batch meanwhile: for bulk work (replays, an applier with records
- * waiting). The entity cache already shows the batch; gs_views_watermark
- * and status move only once it is written. gs_views_settle waits for the
- * write in flight and returns its error (GS_OK if none); gs_views_apply,
- * a catch-up and gs_views_close settle first. A failed write drops the
- * entity cache and leaves the watermark at the last batch written. */
-int gs_views_apply_async(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
-int gs_views_settle(gs_views *v, gs_err *err);
-/* The last LSN applied, written or still in flight (>= gs_views_watermark):
- * where the next batch starts. */
-uint64_t gs_views_applied(gs_views *v);
-
 /* Memory housekeeping: malloc_trim at most every 250 ms, and a fresh write
  * batch and JSON parser once a second (see trim() in apply.c). By default
  * gs_views_apply does it after its commit. A caller that wakes waiters on
