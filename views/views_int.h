@@ -405,10 +405,5 @@ extern atomic_int gs_vpipe_fail_writes;
 /* Tests only: replay batches of at most n records (0: the default), so a
  * small file replays as many pipelined batches (replay.c). */
 extern atomic_size_t gs_vreplay_batch_records;
-/* gs_views_apply for replays (replay.c): the batch's write may still be in
- * flight on return (see pipe.c); gs_views_settle waits for it and returns
- * its error. gs_views_watermark moves only once a write is settled. */
-int gs_views_apply_async(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
-int gs_views_settle(gs_views *v, gs_err *err);
 
 #endif
