@@ -114,10 +114,10 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
  * leaves the watermark at the last batch written.
  *
  * Not used by the store's applier on its in-memory feed: trailing a bulk
- * ingest it could, but on two cores busy with ingest, flushes and
- * compactions the writer thread only added CPU (default e2e shape, 4
- * alternated pairs: 3.01/2.28/2.36/2.70 s to confirmed without,
- * 2.53/2.07/3.12/3.05 with; peak RSS +2-7 MB). */
+ * ingest it could, but on two cores already busy with ingest, flushes and
+ * compactions it did not pay (default e2e shape, 4 alternated pairs:
+ * 3.01/2.28/2.36/2.70 s to confirmed without, 2.53/2.07/3.12/3.05 with;
+ * peak RSS 108-113 -> 111-115 MB). */
 int gs_views_apply_async(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
 int gs_views_settle(gs_views *v, gs_err *err);
 
