@@ -457,3 +457,73 @@ gs_log_rec_in gs_tv_log_in(const gs_tv_file *f, size_t i)
                         .raw_len = f->recs[i].raw_len};
     return in;
 }
+
+/* A log at logdir (created), or abort. */
+static gs_log *tv_log_open(const char *logdir)
+{
+    gs_log_opts o;
+    gs_log_opts_init(&o);
+    gs_log *log;
+    gs_err err;
+    if (gs_log_open(logdir, &o, &log, &err) != GS_OK) {
+        fprintf(stderr, "log open %s: %s\n", logdir, err.msg);
+        abort();
+    }
+    return log;
+}
+
+static uint64_t tv_log_append(gs_log *log, const gs_log_rec_in *in)
+{
+    uint64_t lsn = 0;
+    gs_err err;
+    if (gs_log_append(log, in, 1, &lsn, &err) != GS_OK) {
+        fprintf(stderr, "log append: %s\n", err.msg);
+        abort();
+    }
+    return lsn;
+}
+
+static void tv_log_close(gs_log *log)
+{
+    gs_err err;
+    if (gs_log_close(log, &err) != GS_OK) {
+        fprintf(stderr, "log close: %s\n", err.msg);
+        abort();
+    }
+}
+
+uint64_t gs_tv_log_file(const char *logdir, gs_tv_file *f)
+{
+    gs_log *log = tv_log_open(logdir);
+    uint64_t lsn = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        gs_log_rec_in in = gs_tv_log_in(f, i);
+        lsn = tv_log_append(log, &in);
+        f->recs[i].lsn = lsn;
+    }
+    tv_log_close(log);
+    return lsn;
+}
+
+void gs_tv_log_stream(const char *logdir, uint64_t n)
+{
+    gs_log *log = tv_log_open(logdir);
+    static char buf[1024];
+    for (uint64_t l = 1; l <= n; l++) {
+        const char *event;
+        size_t len = gs_tv_stream_frame(l, buf, sizeof(buf), &event);
+        gs_log_rec_in in = {.recv_us = 1,
+                            .shard = -1,
+                            .op = 0,
+                            .seq = (int64_t)l,
+                            .event = event,
+                            .event_len = strlen(event),
+                            .raw = buf,
+                            .raw_len = len};
+        if (tv_log_append(log, &in) != l) {
+            fprintf(stderr, "log append: LSN is not %llu\n", (unsigned long long)l);
+            abort();
+        }
+    }
+    tv_log_close(log);
+}

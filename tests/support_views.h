@@ -42,6 +42,12 @@ int gs_tv_apply(gs_views *v, const gs_tv_file *f, size_t from, size_t to, size_t
 /* Record i of f as a log append's input (shard -1, op 0, receive time 1):
  * how the replay tests write f to a log. */
 gs_log_rec_in gs_tv_log_in(const gs_tv_file *f, size_t i);
+/* A new log at logdir holding f's records (f's LSNs set to the log's,
+ * 1..n); returns the last LSN. Aborts on failure. */
+uint64_t gs_tv_log_file(const char *logdir, gs_tv_file *f);
+/* A new log at logdir holding the stream frames of LSN 1..n (see
+ * gs_tv_stream_frame). Aborts on failure. */
+void gs_tv_log_stream(const char *logdir, uint64_t n);
 /* The dump (gs_tv_dump) of fresh views at dir given every record of f
  * directly, batch records a call: the reference a replay must equal.
  * Aborts on failure; the caller frees. */

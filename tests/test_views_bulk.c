@@ -31,34 +31,6 @@
  * reopens at a multiple of it (or at the end). */
 #define REPLAY_BATCH 1024
 
-/* Write a frame of the deterministic stream for each LSN 1..n. */
-static void write_log(const char *logdir, uint64_t n)
-{
-    gs_log_opts o;
-    gs_log_opts_init(&o);
-    gs_log *log;
-    gs_err err;
-    if (gs_log_open(logdir, &o, &log, &err) != GS_OK)
-        fail_msg("log open: %s", err.msg);
-    static char buf[1024];
-    for (uint64_t l = 1; l <= n; l++) {
-        const char *event;
-        size_t len = gs_tv_stream_frame(l, buf, sizeof(buf), &event);
-        gs_log_rec_in in = {.recv_us = 1,
-                            .shard = -1,
-                            .op = 0,
-                            .seq = (int64_t)l,
-                            .event = event,
-                            .event_len = strlen(event),
-                            .raw = buf,
-                            .raw_len = len};
-        uint64_t lsn;
-        assert_int_equal(gs_log_append(log, &in, 1, &lsn, &err), GS_OK);
-        assert_int_equal(lsn, l);
-    }
-    assert_int_equal(gs_log_close(log, &err), GS_OK);
-}
-
 /* Small write buffers: many flushes (and level-0 files) during the load. */
 static const gs_views_tuning TINY = {.cache_bytes = 1u << 20,
                                      .big_write_buffer_bytes = 64u << 10,
@@ -82,7 +54,7 @@ static void test_bulk_equals_incremental(void **state)
     gs_tv_dirs D;
     gs_tv_dirs_make(&D);
     const char *dir = D.root, *logdir = D.log, *vdir = D.views, *rdir = D.ref;
-    write_log(logdir, NRECS);
+    gs_tv_log_stream(logdir, NRECS);
     char *want = reference_dump(rdir, NRECS);
 
     gs_views *v;
@@ -141,7 +113,7 @@ static void test_kill_during_bulk(void **state)
     gs_tv_dirs D;
     gs_tv_dirs_make(&D);
     const char *dir = D.root, *logdir = D.log, *vdir = D.views, *rdir = D.ref;
-    write_log(logdir, NRECS);
+    gs_tv_log_stream(logdir, NRECS);
     /* Reference dumps at every batch boundary, from one incremental pass. */
     enum { NREF = NRECS / REPLAY_BATCH + 2 };
     char *refs[NREF];

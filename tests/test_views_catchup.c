@@ -16,25 +16,6 @@
 
 #include "support_views.h"
 
-/* Append the records of f to a new log in dir/log; the log renumbers LSNs
- * 1..n, so f's LSNs are set to match. */
-static void write_log(const char *logdir, gs_tv_file *f)
-{
-    gs_log_opts o;
-    gs_log_opts_init(&o);
-    gs_log *log;
-    gs_err err;
-    if (gs_log_open(logdir, &o, &log, &err) != GS_OK)
-        fail_msg("log open: %s", err.msg);
-    for (size_t i = 0; i < f->n; i++) {
-        gs_log_rec_in in = gs_tv_log_in(f, i);
-        uint64_t lsn;
-        assert_int_equal(gs_log_append(log, &in, 1, &lsn, &err), GS_OK);
-        f->recs[i].lsn = lsn;
-    }
-    assert_int_equal(gs_log_close(log, &err), GS_OK);
-}
-
 static void test_catch_up_equals_direct(void **state)
 {
     (void)state;
@@ -43,7 +24,7 @@ static void test_catch_up_equals_direct(void **state)
     const char *dir = D.root, *logdir = D.log, *vdir = D.views, *ddir = D.ref;
     gs_tv_file f;
     gs_tv_load("scenario.ndjson", &f);
-    write_log(logdir, &f);
+    gs_tv_log_file(logdir, &f);
     assert_int_equal(f.recs[f.n - 1].lsn, f.n);
 
     char *want = gs_tv_direct_dump(ddir, &f, 7);

@@ -26,24 +26,6 @@
 #include "support_views.h"
 #include "views_int.h"
 
-/* The scenario written to a new log at logdir; returns the last LSN. */
-static uint64_t write_log(const char *logdir, const gs_tv_file *f)
-{
-    gs_log_opts o;
-    gs_log_opts_init(&o);
-    gs_log *log;
-    gs_err err;
-    if (gs_log_open(logdir, &o, &log, &err) != GS_OK)
-        fail_msg("log open: %s", err.msg);
-    uint64_t lsn = 0;
-    for (size_t i = 0; i < f->n; i++) {
-        gs_log_rec_in in = gs_tv_log_in(f, i);
-        assert_int_equal(gs_log_append(log, &in, 1, &lsn, &err), GS_OK);
-    }
-    assert_int_equal(gs_log_close(log, &err), GS_OK);
-    return lsn;
-}
-
 /* Direct apply of the first n records of f, as a dump. */
 static char *direct_prefix(const char *dir, const gs_tv_file *f, size_t n)
 {
@@ -66,7 +48,7 @@ static void test_small_batches_equal_a_direct_apply(void **state)
     gs_tv_dirs_make(&D);
     gs_tv_file f;
     gs_tv_load("scenario.ndjson", &f);
-    uint64_t last = write_log(D.log, &f);
+    uint64_t last = gs_tv_log_file(D.log, &f);
     assert_int_equal(last, f.n);
     char *want = gs_tv_direct_dump(D.ref, &f, 7);
     static const size_t sizes[] = {1, 2, 3, 5};
@@ -122,7 +104,7 @@ static void failed_write(size_t ok_batches)
     gs_tv_dirs_make(&D);
     gs_tv_file f;
     gs_tv_load("scenario.ndjson", &f);
-    uint64_t last = write_log(D.log, &f);
+    uint64_t last = gs_tv_log_file(D.log, &f);
     atomic_store(&gs_vreplay_batch_records, 3);
 
     gs_views *v;

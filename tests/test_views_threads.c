@@ -168,33 +168,6 @@ static void test_readers_after_reopen(void **state)
     gs_tv_rmtree(dir);
 }
 
-/* The stream frames of LSN 1..to appended to a new log at logdir. */
-static void write_stream_log(const char *logdir, uint64_t to)
-{
-    gs_log_opts o;
-    gs_log_opts_init(&o);
-    gs_log *log;
-    gs_err err;
-    assert_int_equal(gs_log_open(logdir, &o, &log, &err), GS_OK);
-    char buf[1024];
-    for (uint64_t l = 1; l <= to; l++) {
-        const char *ev;
-        size_t n = gs_tv_stream_frame(l, buf, sizeof(buf), &ev);
-        gs_log_rec_in in = {.recv_us = 1,
-                            .shard = -1,
-                            .op = 0,
-                            .seq = -1,
-                            .event = ev,
-                            .event_len = strlen(ev),
-                            .raw = buf,
-                            .raw_len = n};
-        uint64_t lsn;
-        assert_int_equal(gs_log_append(log, &in, 1, &lsn, &err), GS_OK);
-        assert_int_equal(lsn, l);
-    }
-    assert_int_equal(gs_log_close(log, &err), GS_OK);
-}
-
 /* A replay whose writes run on the views' writer thread (pipe.c), in
  * batches of 16 records, with a small cache (entries evicted while their
  * batch is still being written), readers beside it; then the cache must
@@ -204,7 +177,7 @@ static void test_readers_beside_pipelined_replay(void **state)
     (void)state;
     gs_tv_dirs D;
     gs_tv_dirs_make(&D);
-    write_stream_log(D.log, 6000);
+    gs_tv_log_stream(D.log, 6000);
     gs_views_tuning t = {.entity_cache_bytes = 256u << 10};
     assert_int_equal(gs_views_open_tuned(D.views, NULL, &t, &V, NULL), GS_OK);
     atomic_store(&gs_vreplay_batch_records, 16);

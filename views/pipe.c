@@ -143,10 +143,11 @@ int gs_vpipe_settle(gs_views *v, gs_err *err)
 {
     if (!v->pend)
         return GS_OK;
+    /* Only a commit (under apply_mu, held here) hands a write: once idle,
+     * the writer stays idle while its result is taken. */
+    gs_vpipe_drain(v);
     gs_vpipe *p = v->pipe;
     pthread_mutex_lock(&p->mu);
-    while (p->job)
-        pthread_cond_wait(&p->cv, &p->mu);
     char *rerr = p->rerr;
     p->rerr = NULL;
     pthread_mutex_unlock(&p->mu);

@@ -36,24 +36,15 @@ int gs_vtx_get(gs_vtx *tx, int cf, const void *key, size_t klen, char **val, siz
     *val = NULL;
     if (!gs_vtx_keeps(tx, cf))
         return 0;
+    /* The call's own writes, then those of a replay's batch still being
+     * written (pipe.c): RocksDB holds every other key as it will be. */
+    gs_views *v = tx->v;
     gs_ov_ent e;
-    if (gs_ov_get(tx->ov, cf, key, klen, &e)) {
+    if (gs_ov_get(tx->ov, cf, key, klen, &e) ||
+        (v->pend && gs_ov_get(v->ov_prev, cf, key, klen, &e))) {
         if (e.deleted)
             return 0;
         /* A copy: the overlay may move its bytes on the next write. */
-        *val = malloc(e.vlen ? e.vlen : 1);
-        if (!*val)
-            return gs_err_set(tx->err, GS_ENOMEM, "out of memory reading views");
-        memcpy(*val, e.val, e.vlen);
-        *vlen = e.vlen;
-        return 1;
-    }
-    /* A replay's batch still being written (pipe.c): its keys are read
-     * from its overlay; RocksDB holds every other key as it will be. */
-    gs_views *v = tx->v;
-    if (v->pend && gs_ov_get(v->ov_prev, cf, key, klen, &e)) {
-        if (e.deleted)
-            return 0;
         *val = malloc(e.vlen ? e.vlen : 1);
         if (!*val)
             return gs_err_set(tx->err, GS_ENOMEM, "out of memory reading views");
