@@ -184,27 +184,17 @@ static void add_to_cache(void *ud, const gs_ov_ent *e)
 }
 
 /* The overlay (entities and watermark together) as one atomic write, then
- * the entity cache brought level with it. async (a replay): the write goes
- * to the background writer (pipe.c) at watermark wm with fails failures,
- * and the cache is brought level while it runs; the caller settled the
- * previous write. */
-static int commit(gs_views *v, int async, uint64_t wm, uint64_t fails, gs_err *err)
+ * the entity cache brought level with it. */
+static int commit(gs_views *v, gs_err *err)
 {
     rocksdb_writebatch_clear(v->batch);
     struct commit_ctx b = {.v = v};
     int each = gs_ov_each(v->ov, add_to_batch, &b);
     gs_vbuf_free(&b.packed);
     char *rerr = NULL;
-    int handed = 0;
-    if (each == 0 && async && v->ov_prev) {
-        gs_err herr;
-        /* Cannot start the writer (out of memory): write here. */
-        handed = gs_vpipe_hand(v, wm, fails, &herr) == GS_OK;
-    }
-    if (each == 0 && !handed)
+    if (each == 0)
         rocksdb_write(v->db, v->wo, v->batch, &rerr);
-    if (!handed)
-        rocksdb_writebatch_clear(v->batch);
+    rocksdb_writebatch_clear(v->batch);
     if (each != 0 || rerr) {
         gs_vbuf_free(&b.forms);
         free(b.refs);
@@ -224,22 +214,10 @@ static int commit(gs_views *v, int async, uint64_t wm, uint64_t fails, gs_err *e
         if (rc != 0 || v->commit_oom) /* cannot tell which keys are stale: forget them all */
             gs_vcache_clear(v->ecache);
         v->cache_gen++;
-        if (handed)
-            v->wr_inflight = 1; /* the writer clears it (pipe.c) */
         pthread_rwlock_unlock(&v->cache_lock);
     }
     gs_vbuf_free(&b.forms);
     free(b.refs);
-    if (!handed) {
-        v->watermark = wm;
-        v->fail_count = fails;
-        return GS_OK;
-    }
-    /* The batch's overlay stays readable while it is written (tx.c,
-     * gs_vtx_get); the previous one (settled) becomes the next batch's. */
-    gs_ov *t = v->ov;
-    v->ov = v->ov_prev;
-    v->ov_prev = t;
     return GS_OK;
 }
 
@@ -259,7 +237,6 @@ static void load_tombs(gs_views *v)
         return;
     gs_err lerr;
     gs_err_clear(&lerr);
-    gs_vpipe_drain(v); /* RocksDB must hold every batch the cache shows */
     pthread_rwlock_wrlock(&v->cache_lock);
     gs_vtombs *s = gs_vcache_tombs_slot(v->ecache);
     if (gs_vtomb_load(v, v->ro, 1, 0, s, &lerr) == GS_OK)
@@ -330,26 +307,18 @@ void gs_views_housekeep(gs_views *v, int idle)
     pthread_mutex_unlock(&v->apply_mu);
 }
 
-static int apply_batch(gs_views *v, const gs_log_rec *recs, size_t n, int async, gs_err *err)
+int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
 {
     if (v->read_only)
         return gs_err_set(err, GS_EREADONLY, "views %s are open read-only", v->dir);
     pthread_mutex_lock(&v->apply_mu);
-    /* A direct apply returns with its batch written: nothing may be left
-     * in flight from a replay before it. */
-    int rc = async ? GS_OK : gs_vpipe_settle(v, err);
-    if (rc != GS_OK) {
-        pthread_mutex_unlock(&v->apply_mu);
-        return rc;
-    }
     load_tombs(v);
     gs_vtx tx;
     tx_init(&tx, v, err);
     gs_ov_reset(v->ov);
-    /* With a write in flight, its batch counts as applied. */
-    uint64_t wm0 = v->pend ? v->pend_wm : v->watermark;
-    uint64_t fails0 = v->pend ? v->pend_fails : v->fail_count;
-    uint64_t wm = wm0, fails = fails0;
+    uint64_t wm = v->watermark;
+    uint64_t fails = v->fail_count;
+    int rc = GS_OK;
     for (size_t i = 0; i < n; i++) {
         const gs_log_rec *r = &recs[i];
         if (r->lsn <= wm)
@@ -369,40 +338,22 @@ static int apply_batch(gs_views *v, const gs_log_rec *recs, size_t n, int async,
         }
         wm = r->lsn;
     }
-    if (rc == GS_OK && wm != wm0) {
+    if (rc == GS_OK && wm != v->watermark) {
         rc = put_u64(&tx, GS_VMETA_WATERMARK, wm);
-        if (rc == GS_OK && fails != fails0)
+        if (rc == GS_OK && fails != v->fail_count)
             rc = put_u64(&tx, GS_VMETA_FAILCOUNT, fails);
         gs_vtx_drop_iters(&tx);
-        /* Writes land in order: the previous one first. If it failed, this
-         * batch was built on a state RocksDB does not hold: not written. */
         if (rc == GS_OK)
-            rc = gs_vpipe_settle(v, err);
-        if (rc == GS_OK)
-            rc = commit(v, async, wm, fails, err);
-        if (rc == GS_OK && !v->trim_deferred)
-            trim(v, 1);
+            rc = commit(v, err);
+        if (rc == GS_OK) {
+            v->watermark = wm;
+            v->fail_count = fails;
+            if (!v->trim_deferred)
+                trim(v, 1);
+        }
     }
     gs_ov_reset(v->ov);
     tx_free(&tx);
-    pthread_mutex_unlock(&v->apply_mu);
-    return rc;
-}
-
-int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
-{
-    return apply_batch(v, recs, n, 0, err);
-}
-
-int gs_views_apply_async(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
-{
-    return apply_batch(v, recs, n, 1, err);
-}
-
-int gs_views_settle(gs_views *v, gs_err *err)
-{
-    pthread_mutex_lock(&v->apply_mu);
-    int rc = gs_vpipe_settle(v, err);
     pthread_mutex_unlock(&v->apply_mu);
     return rc;
 }
@@ -419,10 +370,6 @@ int gs_views_wipe(gs_views *v, gs_err *err)
         (char)0xff, (char)0xff, (char)0xff, (char)0xff};
     pthread_mutex_lock(&v->catchup_mu);
     pthread_mutex_lock(&v->apply_mu);
-    /* A replay's write still in flight lands before the wipe (its error,
-     * if any, no longer matters: everything goes). */
-    gs_err serr;
-    gs_vpipe_settle(v, &serr);
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     int rc = GS_OK;
     if (!b) {

@@ -417,7 +417,6 @@ static void views_free(gs_views *v)
     db_close(v);
     options_free(v);
     gs_ov_destroy(v->ov);
-    gs_ov_destroy(v->ov_prev);
     gs_vcache_destroy(v->ecache);
     if (v->cache_lock_init)
         pthread_rwlock_destroy(&v->cache_lock);
@@ -492,7 +491,6 @@ int gs_views_open_tuned(const char *dir, const gs_views_rules *rules, const gs_v
             goto fail;
     }
     v->ov = gs_ov_create();
-    v->ov_prev = gs_ov_create(); /* NULL: replays write synchronously */
     v->batch = rocksdb_writebatch_create();
     if (!v->tuning.no_entity_cache)
         v->ecache = gs_vcache_create(or_default(v->tuning.entity_cache_bytes, ENTITY_CACHE_BYTES));
@@ -562,21 +560,13 @@ const char *gs_views_wiped_reason(const gs_views *v)
 
 int gs_views_close(gs_views *v, gs_err *err)
 {
+    GS_UNUSED(err);
     if (!v)
         return GS_OK;
-    /* A replay's last write lands first (catch-ups settle before they
-     * return, so this is only a safety net). */
-    int rc = GS_OK;
-    if (v->pipe) {
-        pthread_mutex_lock(&v->apply_mu);
-        rc = gs_vpipe_settle(v, err);
-        pthread_mutex_unlock(&v->apply_mu);
-        gs_vpipe_stop(v);
-    }
     /* rocksdb_close flushes every column family with unpersisted data in
      * one atomic flush (atomic_flush is on and the WAL is off). */
     views_free(v);
-    return rc;
+    return GS_OK;
 }
 
 uint64_t gs_views_watermark(gs_views *v)

@@ -277,18 +277,13 @@ static int render(const uint8_t *obj, size_t len, gs_vfmt fmt, gs_vbuf *buf, gs_
 /* The committed deleted roles into the cache, for a point get that found
  * them missing (they are loaded by the first apply after a start, a wipe or
  * a cache clear: a store only read would ask RocksDB on every member get).
- * Only while no apply runs and no replay's write is in flight (pipe.c): an
- * apply holds apply_mu from its RocksDB write to its cache update, so
- * RocksDB then holds the cache's state. Else the apply loads them. Called without the cache lock.
- */
+ * Only while no apply runs: an apply holds apply_mu from its RocksDB write
+ * to its cache update, so RocksDB then holds the cache's state. Else the
+ * apply loads them. Called without the cache lock. */
 static void load_tombs(gs_views *v)
 {
     if (pthread_mutex_trylock(&v->apply_mu) != 0)
         return;
-    if (v->pend) { /* a replay's write in flight: RocksDB may lag the cache */
-        pthread_mutex_unlock(&v->apply_mu);
-        return;
-    }
     pthread_rwlock_wrlock(&v->cache_lock);
     if (!gs_vcache_tombs(v->ecache)) {
         gs_err lerr;
@@ -438,12 +433,11 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
          * between (the value might be stale then). */
         if (rc == GS_OK && (was_cached != 1 || user.val)) {
             pthread_rwlock_wrlock(&v->cache_lock);
-            int fresh = v->cache_gen == gen && !v->wr_inflight;
-            if (fresh && was_cached != 1)
+            if (v->cache_gen == gen && was_cached != 1)
                 gs_vcache_put(v->ecache, (int)t, key, klen, val, vlen);
             /* The member's user too: else a member get after a restart
              * would read it from RocksDB every time. */
-            if (fresh && user.val) {
+            if (v->cache_gen == gen && user.val) {
                 uint8_t ukey[16];
                 size_t uklen = gs_vkey(GS_VIEW_USER, 0, id, ukey);
                 gs_vcache_put(v->ecache, GS_VIEW_USER, ukey, uklen, user.val, user.len);

@@ -25,18 +25,17 @@
  * compaction of everything at the end made the views 5-19 % smaller but
  * the rebuild 25 % (default shape) to 40 % (large) slower.
  *
- * Kept: each batch's RocksDB write runs on the views' writer thread beside
- * the next batch (pipe.c). `gatestore views rebuild` of the default shape,
- * 3 alternated pairs: 2.95/2.61/3.32 -> 2.57/2.30/2.06 s; large shape,
- * one pair: 21.2 -> 22.0 s (its compactions keep both cores busy). Two
- * batches are alive at once then (the one being written, the one being
- * built), so the byte budget is 2 MiB, not 4: with 4 the default e2e
- * shape's peak RSS went from 109-118 to 127-130 MB. */
+ * Also tried (branch wip3-pipe, with tests): each batch's RocksDB write on
+ * a writer thread while the next batch is built, the cache level with a
+ * batch at hand-over and the batch in flight read from its overlay.
+ * `gatestore views rebuild`, default shape: 2.95/2.61/3.32 -> 2.57/2.30/
+ * 2.06 s. But two batches are then alive at once: at 4 MiB each the
+ * default e2e shape's peak RSS went from 109-118 to 127-130 MB; at 2 MiB
+ * each (RSS unchanged) the large shape's rebuild went from 24.3/25.5/25.2
+ * to 24.5/28.4/29.3/25.4/27.9 s (4 MiB: 23.0/24.6/23.1 s), and ingest to
+ * confirmed did not move (both cores already busy there). Not kept. */
 #define BATCH_RECORDS 1024
-#define BATCH_BYTES   (2u << 20)
-
-/* Tests only (views_int.h). */
-atomic_size_t gs_vreplay_batch_records;
+#define BATCH_BYTES   (4u << 20)
 
 typedef struct batch {
     gs_log_rec recs[BATCH_RECORDS];
@@ -51,10 +50,8 @@ typedef struct batch {
  * rebuild, and 8 MB more held by the follower (default e2e shape). */
 static int batch_full(const batch *b, const gs_log_rec *r)
 {
-    size_t max = atomic_load(&gs_vreplay_batch_records);
-    if (max == 0 || max > BATCH_RECORDS)
-        max = BATCH_RECORDS;
-    return b->n == max || (b->n && b->bytes.len + r->event_len + r->raw_len > BATCH_BYTES);
+    return b->n == BATCH_RECORDS ||
+           (b->n && b->bytes.len + r->event_len + r->raw_len > BATCH_BYTES);
 }
 
 /* Reader records are only valid until the next read: copy them. Pointers
@@ -81,8 +78,7 @@ static int batch_flush(gs_views *v, batch *b, gs_err *err)
         b->recs[i].event = b->bytes.p + (uintptr_t)b->recs[i].event;
         b->recs[i].raw = b->bytes.p + (uintptr_t)b->recs[i].raw;
     }
-    /* The write of each batch runs beside the next one (pipe.c). */
-    int rc = b->n ? gs_views_apply_async(v, b->recs, b->n, err) : GS_OK;
+    int rc = b->n ? gs_views_apply(v, b->recs, b->n, err) : GS_OK;
     b->n = 0;
     gs_vbuf_reset(&b->bytes);
     /* A replay is bulk work with no waiter on each batch: trim as it goes
@@ -142,13 +138,6 @@ static int catch_up(gs_views *v, const char *log_dir, gs_io *io, uint64_t until_
     }
     if (rc == GS_OK)
         rc = batch_flush(v, b, err);
-    /* Return with everything written and the watermark moved. */
-    gs_err serr;
-    int src = gs_views_settle(v, &serr);
-    if (rc == GS_OK && src != GS_OK) {
-        rc = src;
-        *err = serr;
-    }
     gs_vbuf_free(&b->bytes);
     free(b);
     gs_log_reader_close(r);
@@ -261,12 +250,6 @@ static int follow_step(gs_views_follower *f, uint64_t until_lsn, uint64_t *appli
     int rc2 = batch_flush(f->v, f->b, err);
     if (rc == GS_OK)
         rc = rc2;
-    gs_err serr;
-    rc2 = gs_views_settle(f->v, &serr);
-    if (rc == GS_OK && rc2 != GS_OK) {
-        rc = rc2;
-        *err = serr;
-    }
     /* The applier follows the log only when the feed has lost records;
      * between such steps the batch buffer (up to BATCH_BYTES) is not kept. */
     gs_vbuf_free(&f->b->bytes);

@@ -36,12 +36,8 @@ int gs_vtx_get(gs_vtx *tx, int cf, const void *key, size_t klen, char **val, siz
     *val = NULL;
     if (!gs_vtx_keeps(tx, cf))
         return 0;
-    /* The call's own writes, then those of a replay's batch still being
-     * written (pipe.c): RocksDB holds every other key as it will be. */
-    gs_views *v = tx->v;
     gs_ov_ent e;
-    if (gs_ov_get(tx->ov, cf, key, klen, &e) ||
-        (v->pend && gs_ov_get(v->ov_prev, cf, key, klen, &e))) {
+    if (gs_ov_get(tx->ov, cf, key, klen, &e)) {
         if (e.deleted)
             return 0;
         /* A copy: the overlay may move its bytes on the next write. */
@@ -52,7 +48,7 @@ int gs_vtx_get(gs_vtx *tx, int cf, const void *key, size_t klen, char **val, siz
         *vlen = e.vlen;
         return 1;
     }
-    return gs_vread(v, v->ro, cf, key, klen, 1, val, vlen, tx->err);
+    return gs_vread(tx->v, tx->v->ro, cf, key, klen, 1, val, vlen, tx->err);
 }
 
 int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *key, size_t klen,
@@ -247,7 +243,6 @@ static int keyset_open(gs_vtx *tx, gs_vks *ks, int cf, gs_vtx_it *it)
         return GS_OK;
     }
     rocksdb_iterator_t *ri;
-    gs_vpipe_drain(tx->v);
     int kept = !tx->its_busy[cf][0];
     if (kept) {
         if (!tx->its[cf][0])
@@ -329,7 +324,6 @@ int gs_vtx_it_open(gs_vtx *tx, int cf, const void *prefix, size_t plen, gs_vtx_i
         rc = settle(tx, it);
         return rc < 0 ? rc : GS_OK;
     }
-    gs_vpipe_drain(tx->v);
     if (!tx->its_busy[cf][pfx]) {
         if (!tx->its[cf][pfx])
             tx->its[cf][pfx] = rocksdb_create_iterator_cf(tx->v->db, ro, tx->v->cf[cf]);

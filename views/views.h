@@ -104,23 +104,6 @@ gs_views_rules gs_views_get_rules(const gs_views *v);
  */
 int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
 
-/* gs_views_apply whose RocksDB write may still be running on the views'
- * writer thread when it returns (views/pipe.c), so the caller builds the
- * next batch meanwhile: what replays (catch-up, follower) use. The entity
- * cache already shows the batch; gs_views_watermark and status move only
- * once it is written. gs_views_settle waits for the write in flight and
- * returns its error (GS_OK if none); gs_views_apply, a catch-up's end and
- * gs_views_close settle first. A failed write drops the entity cache and
- * leaves the watermark at the last batch written.
- *
- * Not used by the store's applier on its in-memory feed: trailing a bulk
- * ingest it could, but on two cores already busy with ingest, flushes and
- * compactions it did not pay (default e2e shape, 4 alternated pairs:
- * 3.01/2.28/2.36/2.70 s to confirmed without, 2.53/2.07/3.12/3.05 with;
- * peak RSS 108-113 -> 111-115 MB). */
-int gs_views_apply_async(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
-int gs_views_settle(gs_views *v, gs_err *err);
-
 /* Memory housekeeping: malloc_trim at most every 250 ms, and a fresh write
  * batch and JSON parser once a second (see trim() in apply.c). By default
  * gs_views_apply does it after its commit. A caller that wakes waiters on

@@ -7,7 +7,6 @@
 #define GS_VIEWS_INT_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <rocksdb/c.h>
 
 #include "gs_common.h"
@@ -76,17 +75,7 @@ struct gs_views {
     uint64_t last_trim_ns;  /* see trim() in apply.c */
     uint64_t last_renew_ns; /* see trim() in apply.c */
     int trim_deferred;      /* gs_views_defer_housekeeping */
-    /* A replay's last commit, handed to the background writer (pipe.c)
-     * and not settled yet: its watermark and failure count become
-     * watermark and fail_count once written. */
-    struct gs_vpipe *pipe;
-    /* A write is in flight (pipe.c), under cache_lock: point gets do not
-     * fill the cache from RocksDB then (it may lag the cache). */
-    int wr_inflight;
-    gs_ov *ov_prev; /* the batch in flight (pend): read before RocksDB */
-    int pend;
-    uint64_t pend_wm, pend_fails;
-    int commit_oom; /* the cache could not follow a commit (apply.c) */
+    int commit_oom;         /* the cache could not follow a commit (apply.c) */
 };
 
 /* ---- db.c ---- */
@@ -384,26 +373,5 @@ int gs_vout_object(gs_views *v, const rocksdb_readoptions_t *ro, int cached, gs_
                    const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                    const uint64_t *tombs, size_t ntombs, gs_vbuf *scratch, const uint8_t **out,
                    size_t *out_len, gs_err *err);
-
-/* ---- pipe.c: the background writer of replays ---- */
-typedef struct gs_vpipe gs_vpipe;
-/* Hand v->batch (built, the cache already level with it) to the writer;
- * v->batch becomes an empty one. The previous write must be settled.
- * apply_mu held. */
-int gs_vpipe_hand(gs_views *v, uint64_t wm, uint64_t fails, gs_err *err);
-/* Wait for the write in flight (any thread): RocksDB then holds every
- * batch handed over. Before any read of RocksDB by the applier. */
-void gs_vpipe_drain(gs_views *v);
-/* Wait for the write in flight and take its result: the watermark moves,
- * or the error comes back (the cache cleared). apply_mu held. */
-int gs_vpipe_settle(gs_views *v, gs_err *err);
-/* Stop the writer thread (settle first). */
-void gs_vpipe_stop(gs_views *v);
-/* Tests only: the next n background writes fail (an I/O error) instead
- * of reaching RocksDB. */
-extern atomic_int gs_vpipe_fail_writes;
-/* Tests only: replay batches of at most n records (0: the default), so a
- * small file replays as many pipelined batches (replay.c). */
-extern atomic_size_t gs_vreplay_batch_records;
 
 #endif
