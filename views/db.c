@@ -179,7 +179,10 @@ static int options_create(gs_views *v, gs_err *err)
     rocksdb_options_set_max_background_jobs(o, 2);
     rocksdb_options_set_max_open_files(o, 256);
     rocksdb_options_set_info_log_level(o, 3); /* errors only */
-    rocksdb_options_set_keep_log_file_num(o, 2);
+    /* RocksDB's own info log holds errors and its options dump (~100 KB
+     * an open); the previous open's copy (LOG.old.*) helped no one and was
+     * part of the store's size on disk. */
+    rocksdb_options_set_keep_log_file_num(o, 1);
     rocksdb_options_set_max_log_file_size(o, 1u << 20);
     cf_options(v, o, -1);
     for (int i = 0; i < GS_VCF_COUNT; i++) {
