@@ -14,8 +14,10 @@
  * shows how much of it is the call). Printed: achieved rate,
  * p50/p99/p99.9/max for both, how
  * many frames each read back from the log instead of the in-memory feed,
- * and the same-run baseline: the same pacing through a bare in-process
- * queue (mutex + condition variable) to one consumer thread.
+ * and the same-run baselines: the same pacing through a bare in-process
+ * queue (mutex + condition variable) to one consumer thread, and how late
+ * the ingest thread's own 1 ms wake-ups came (the machine's scheduling
+ * delay, which every hand-off in the pipeline pays too).
  *
  * Frames (--mix): "message" = MESSAGE_CREATE without a member (the views
  * parse it and change nothing: the floor of apply cost); "channel" = one in
@@ -195,7 +197,8 @@ static void *bq_consumer(void *arg)
     return NULL;
 }
 
-static uint64_t run_baseline(uint64_t rate, uint64_t total, uint64_t *lat_out)
+static uint64_t run_baseline(uint64_t rate, uint64_t total, uint64_t *lat_out, uint64_t *late_out,
+                             uint64_t nlate, uint64_t *nlate_out)
 {
     bq q;
     memset(&q, 0, sizeof(q));
@@ -216,7 +219,11 @@ static uint64_t run_baseline(uint64_t rate, uint64_t total, uint64_t *lat_out)
             pthread_mutex_unlock(&q.mu);
             sent++;
         }
-        sleep_until(gs_mono_ns() + 1000000ull - (gs_mono_ns() - start) % 1000000ull);
+        uint64_t due_at = gs_mono_ns() + 1000000ull - (gs_mono_ns() - start) % 1000000ull;
+        sleep_until(due_at);
+        uint64_t woke = gs_mono_ns();
+        if (*nlate_out < nlate)
+            late_out[(*nlate_out)++] = woke > due_at ? woke - due_at : 0;
     }
     pthread_mutex_lock(&q.mu);
     q.done = 1;
@@ -311,6 +318,10 @@ int main(int argc, char **argv)
     }
 
     char line[1024];
+    /* How late each of the ingest thread's 1 ms wake-ups came: the
+     * machine's own scheduling delay, measured in the same run. */
+    uint64_t nticks = (uint64_t)(seconds * 1000.0) + 16, ticks = 0;
+    uint64_t *late_ns = calloc(nticks, 8);
     uint64_t *call_ns = calloc(total, 8);
     uint64_t *t0s = calloc(total, 8);
     struct rusage ru0;
@@ -330,7 +341,11 @@ int main(int argc, char **argv)
             }
             sent++;
         }
-        sleep_until(gs_mono_ns() + 1000000ull - (gs_mono_ns() - start) % 1000000ull);
+        uint64_t due_at = gs_mono_ns() + 1000000ull - (gs_mono_ns() - start) % 1000000ull;
+        sleep_until(due_at);
+        uint64_t woke = gs_mono_ns();
+        if (ticks < nticks)
+            late_ns[ticks++] = woke > due_at ? woke - due_at : 0;
     }
     double ingest_s = (double)(gs_mono_ns() - start) / 1e9;
     struct rusage ru;
@@ -350,7 +365,8 @@ int main(int argc, char **argv)
     gs_store_close(st);
 
     uint64_t *base = calloc(total, 8);
-    run_baseline(rate, total, base);
+    uint64_t *base_late = calloc(nticks, 8), base_ticks = 0;
+    run_baseline(rate, total, base, base_late, nticks, &base_ticks);
 
     printf("subscriptions: %" PRIu64 " frames (%s), target %" PRIu64
            " frames/s, achieved %.0f frames/s over %.2f s, BATCH durability, views on\n",
@@ -361,6 +377,8 @@ int main(int argc, char **argv)
            cpu_s / ingest_s, ru.ru_nvcsw - ru0.ru_nvcsw, ru.ru_nivcsw - ru0.ru_nivcsw);
     printf("%-34s %10s %10s %10s %10s\n", "append -> delivery (us)", "p50", "p99", "p99.9", "max");
     report("bare queue hand-off (baseline)", base, total);
+    report("  its producer's 1 ms sleeps, late by", base_late, base_ticks);
+    report("ingest thread's 1 ms sleeps, late by", late_ns, ticks);
     report("gs_ingest_line call itself", call_ns, total);
     report("plain subscriber", plain.ns, atomic_load(&plain.got) < total ? 0 : total);
     report("confirm subscriber", conf.ns, atomic_load(&conf.got) < total ? 0 : total);
@@ -375,6 +393,8 @@ int main(int argc, char **argv)
     free(conf.ns);
     free(base);
     free(call_ns);
+    free(late_ns);
+    free(base_late);
     free(t0s);
     if (dir == tmp) {
         char cmd[4200];
