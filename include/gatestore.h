@@ -128,7 +128,7 @@ GS_API int gs_options_set_batch(gs_options *opts, uint32_t batch_ms, uint64_t ba
 GS_API int gs_options_set_segment_bytes(gs_options *opts, uint64_t segment_bytes);
 /* Raw bytes per compressed block before it is cut (default 512 KiB). */
 GS_API int gs_options_set_block_bytes(gs_options *opts, uint32_t block_bytes);
-/* zstd level for blocks (default 1). */
+/* zstd level for blocks (default 2). */
 GS_API int gs_options_set_compression_level(gs_options *opts, int level);
 /* Largest accepted input line / frame in bytes (default 64 MiB). */
 GS_API int gs_options_set_max_frame_bytes(gs_options *opts, uint64_t max_frame_bytes);
