@@ -458,8 +458,7 @@ gs_log_rec_in gs_tv_log_in(const gs_tv_file *f, size_t i)
     return in;
 }
 
-/* A log at logdir (created), or abort. */
-static gs_log *tv_log_open(const char *logdir)
+gs_log *gs_tv_log_open(const char *logdir)
 {
     gs_log_opts o;
     gs_log_opts_init(&o);
@@ -472,7 +471,7 @@ static gs_log *tv_log_open(const char *logdir)
     return log;
 }
 
-static uint64_t tv_log_append(gs_log *log, const gs_log_rec_in *in)
+uint64_t gs_tv_log_append(gs_log *log, const gs_log_rec_in *in)
 {
     uint64_t lsn = 0;
     gs_err err;
@@ -483,7 +482,7 @@ static uint64_t tv_log_append(gs_log *log, const gs_log_rec_in *in)
     return lsn;
 }
 
-static void tv_log_close(gs_log *log)
+void gs_tv_log_close(gs_log *log)
 {
     gs_err err;
     if (gs_log_close(log, &err) != GS_OK) {
@@ -494,20 +493,20 @@ static void tv_log_close(gs_log *log)
 
 uint64_t gs_tv_log_file(const char *logdir, gs_tv_file *f)
 {
-    gs_log *log = tv_log_open(logdir);
+    gs_log *log = gs_tv_log_open(logdir);
     uint64_t lsn = 0;
     for (size_t i = 0; i < f->n; i++) {
         gs_log_rec_in in = gs_tv_log_in(f, i);
-        lsn = tv_log_append(log, &in);
+        lsn = gs_tv_log_append(log, &in);
         f->recs[i].lsn = lsn;
     }
-    tv_log_close(log);
+    gs_tv_log_close(log);
     return lsn;
 }
 
 void gs_tv_log_stream(const char *logdir, uint64_t n)
 {
-    gs_log *log = tv_log_open(logdir);
+    gs_log *log = gs_tv_log_open(logdir);
     static char buf[1024];
     for (uint64_t l = 1; l <= n; l++) {
         const char *event;
@@ -520,10 +519,26 @@ void gs_tv_log_stream(const char *logdir, uint64_t n)
                             .event_len = strlen(event),
                             .raw = buf,
                             .raw_len = len};
-        if (tv_log_append(log, &in) != l) {
+        if (gs_tv_log_append(log, &in) != l) {
             fprintf(stderr, "log append: LSN is not %llu\n", (unsigned long long)l);
             abort();
         }
     }
-    tv_log_close(log);
+    gs_tv_log_close(log);
+}
+
+gs_tv_file gs_tv_scen;
+
+int gs_tv_scen_setup(void **state)
+{
+    (void)state;
+    gs_tv_load("scenario.ndjson", &gs_tv_scen);
+    return 0;
+}
+
+int gs_tv_scen_teardown(void **state)
+{
+    (void)state;
+    gs_tv_free(&gs_tv_scen);
+    return 0;
 }

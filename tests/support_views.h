@@ -42,6 +42,12 @@ int gs_tv_apply(gs_views *v, const gs_tv_file *f, size_t from, size_t to, size_t
 /* Record i of f as a log append's input (shard -1, op 0, receive time 1):
  * how the replay tests write f to a log. */
 gs_log_rec_in gs_tv_log_in(const gs_tv_file *f, size_t i);
+/* A new log at logdir, one record appended (its LSN returned), closed:
+ * the pieces of the two below, for tests that interleave their own
+ * records. Abort on failure. */
+gs_log *gs_tv_log_open(const char *logdir);
+uint64_t gs_tv_log_append(gs_log *log, const gs_log_rec_in *in);
+void gs_tv_log_close(gs_log *log);
 /* A new log at logdir holding f's records (f's LSNs set to the log's,
  * 1..n); returns the last LSN. Aborts on failure. */
 uint64_t gs_tv_log_file(const char *logdir, gs_tv_file *f);
@@ -52,6 +58,11 @@ void gs_tv_log_stream(const char *logdir, uint64_t n);
  * directly, batch records a call: the reference a replay must equal.
  * Aborts on failure; the caller frees. */
 char *gs_tv_direct_dump(const char *dir, const gs_tv_file *f, size_t batch);
+/* The fixture scenario.ndjson for a whole cmocka group: pass the two
+ * functions to cmocka_run_group_tests; tests read gs_tv_scen. */
+extern gs_tv_file gs_tv_scen;
+int gs_tv_scen_setup(void **state);
+int gs_tv_scen_teardown(void **state);
 /* Index one past the last record whose gateway seq is <= s. */
 size_t gs_tv_upto_seq(const gs_tv_file *f, int64_t s);
 

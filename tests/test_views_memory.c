@@ -43,17 +43,12 @@ static char *big_raw(void)
  * written (the last LSN). */
 static uint64_t write_log_with_big(const char *logdir, const gs_tv_file *f)
 {
-    gs_log_opts o;
-    gs_log_opts_init(&o);
-    gs_log *log;
-    gs_err err;
-    if (gs_log_open(logdir, &o, &log, &err) != GS_OK)
-        fail_msg("log open: %s", err.msg);
+    gs_log *log = gs_tv_log_open(logdir);
     char *big = big_raw();
     uint64_t lsn = 0;
     for (size_t i = 0; i < f->n; i++) {
         gs_log_rec_in in = gs_tv_log_in(f, i);
-        assert_int_equal(gs_log_append(log, &in, 1, &lsn, &err), GS_OK);
+        lsn = gs_tv_log_append(log, &in);
         if (i % BIG_EVERY == 0) {
             gs_log_rec_in b = {.recv_us = 1,
                                .shard = -1,
@@ -63,10 +58,10 @@ static uint64_t write_log_with_big(const char *logdir, const gs_tv_file *f)
                                .event_len = 15,
                                .raw = big,
                                .raw_len = BIG_RAW};
-            assert_int_equal(gs_log_append(log, &b, 1, &lsn, &err), GS_OK);
+            lsn = gs_tv_log_append(log, &b);
         }
     }
-    assert_int_equal(gs_log_close(log, &err), GS_OK);
+    gs_tv_log_close(log);
     free(big);
     return lsn;
 }

@@ -17,22 +17,6 @@
 #include "support_views.h"
 #include "views_int.h"
 
-static gs_tv_file SCEN;
-
-static int setup(void **state)
-{
-    (void)state;
-    gs_tv_load("scenario.ndjson", &SCEN);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    gs_tv_free(&SCEN);
-    return 0;
-}
-
 static int count_lines(const char *dump, const char *family)
 {
     int n = 0;
@@ -56,7 +40,7 @@ static void test_rules_drop_types(void **state)
     gs_views *v;
     assert_int_equal(gs_views_open(dir, &rules, &v, NULL), GS_OK);
     assert_null(gs_views_wiped_reason(v));
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 5), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 5), GS_OK);
     assert_int_equal(gs_tv_count(v, GS_VIEW_MEMBER, NULL, NULL, NULL), 0);
     assert_int_equal(gs_tv_count(v, GS_VIEW_PRESENCE, NULL, NULL, NULL), 0);
     assert_int_equal(gs_tv_count(v, GS_VIEW_CHANNEL, "967500967257968680", NULL, NULL), 5);
@@ -91,7 +75,7 @@ static void test_rules_drop_types(void **state)
     assert_int_equal(st.rebuilt_on_open, 1);
     assert_non_null(strstr(st.rebuild_reason, "rules changed"));
     assert_int_equal(st.types_kept, GS_VIEW_ALL);
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
     assert_int_equal(gs_tv_count(v, GS_VIEW_MEMBER, "967500967257968680", NULL, NULL), 4);
     gs_views_close(v, NULL);
     gs_tv_rmtree(dir);
@@ -104,10 +88,10 @@ static void test_reopen_keeps_watermark_and_data(void **state)
     gs_tv_tmpdir(dir, sizeof(dir));
     gs_views *v;
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
-    size_t half = gs_tv_upto_seq(&SCEN, 12);
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, half, half), GS_OK);
+    size_t half = gs_tv_upto_seq(&gs_tv_scen, 12);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, half, half), GS_OK);
     uint64_t wm = gs_views_watermark(v);
-    assert_int_equal(wm, SCEN.recs[half - 1].lsn);
+    assert_int_equal(wm, gs_tv_scen.recs[half - 1].lsn);
     char *before = gs_tv_dump(v);
     assert_int_equal(gs_views_close(v, NULL), GS_OK);
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
@@ -115,7 +99,7 @@ static void test_reopen_keeps_watermark_and_data(void **state)
     char *after = gs_tv_dump(v);
     assert_string_equal(before, after);
     /* Continue from there: same as one go. */
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 4), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 4), GS_OK);
     char *full = gs_tv_dump(v);
     free(before);
     free(after);
@@ -123,7 +107,7 @@ static void test_reopen_keeps_watermark_and_data(void **state)
     char dir2[256];
     gs_tv_tmpdir(dir2, sizeof(dir2));
     assert_int_equal(gs_views_open(dir2, NULL, &v, NULL), GS_OK);
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, SCEN.n), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, gs_tv_scen.n), GS_OK);
     char *ref = gs_tv_dump(v);
     assert_string_equal(full, ref);
     free(full);
@@ -147,7 +131,7 @@ static void test_schema_change_wipes(void **state)
     gs_tv_tmpdir(dir, sizeof(dir));
     gs_views *v;
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
     /* As if an older build had written the views (schema 1: before the
      * channel name index). */
     uint8_t old[4] = {0, 0, 0, 1};
@@ -173,7 +157,7 @@ static void test_schema_change_wipes(void **state)
     assert_non_null(strstr(err.msg, "rebuild"));
     /* A damaged meta value is not trusted: the views are rebuilt. */
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
     put_meta(v, GS_VMETA_WATERMARK, "abc", 3);
     gs_views_close(v, NULL);
     assert_int_equal(gs_views_open(dir, NULL, &v, &err), GS_OK);
@@ -181,7 +165,7 @@ static void test_schema_change_wipes(void **state)
     assert_int_equal(gs_views_watermark(v), 0);
     /* Schema 2 (before deleted-role tombstones: its members had the role
      * stripped eagerly) is rebuilt too. */
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
     uint8_t two[4] = {0, 0, 0, 2};
     put_meta(v, GS_VMETA_FORMAT, two, 4);
     gs_views_close(v, NULL);
@@ -190,7 +174,7 @@ static void test_schema_change_wipes(void **state)
     assert_string_equal(gs_views_wiped_reason(v), want);
     assert_int_equal(gs_views_watermark(v), 0);
     /* Schema 3 (values stored as plain msgpack, not in cpack form) too. */
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
     uint8_t three[4] = {0, 0, 0, 3};
     put_meta(v, GS_VMETA_FORMAT, three, 4);
     gs_views_close(v, NULL);
@@ -218,7 +202,7 @@ static void test_rules_use_stored(void **state)
     gs_views_close(v, NULL);
     assert_int_equal(gs_views_open(dir, &set, &v, NULL), GS_OK);
     assert_non_null(strstr(gs_views_wiped_reason(v), "rules changed"));
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
     uint64_t wm = gs_views_watermark(v);
     assert_true(wm > 0);
     gs_views_close(v, NULL);
@@ -253,7 +237,7 @@ static void test_unknown_family_wipes(void **state)
     gs_tv_tmpdir(dir, sizeof(dir));
     gs_views *v;
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
     char *rerr = NULL;
     rocksdb_options_t *o = rocksdb_options_create();
     rocksdb_column_family_handle_t *h = rocksdb_create_column_family(v->db, o, "future", &rerr);
@@ -282,12 +266,12 @@ static void test_readonly(void **state)
     gs_views *v;
     assert_int_equal(gs_views_open_readonly(dir, &v, &err), GS_ENOTFOUND);
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
     assert_int_equal(gs_views_close(v, NULL), GS_OK);
     assert_int_equal(gs_views_open_readonly(dir, &v, &err), GS_OK);
     assert_int_equal(gs_views_watermark(v), 29);
     assert_int_equal(gs_tv_count(v, GS_VIEW_CHANNEL, "967500967257968680", NULL, NULL), 5);
-    assert_int_equal(gs_views_apply(v, SCEN.recs, 1, &err), GS_EREADONLY);
+    assert_int_equal(gs_views_apply(v, gs_tv_scen.recs, 1, &err), GS_EREADONLY);
     assert_int_equal(gs_views_wipe(v, &err), GS_EREADONLY);
     /* A writer can open beside a reader. */
     gs_views *w;
@@ -324,5 +308,5 @@ int main(void)
         cmocka_unit_test(test_readonly),
         cmocka_unit_test(test_second_writer_busy),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, gs_tv_scen_setup, gs_tv_scen_teardown);
 }

@@ -19,29 +19,13 @@
 #include "vdisk.h"
 #include "views_int.h"
 
-static gs_tv_file SCEN;
-
-static int setup(void **state)
-{
-    (void)state;
-    gs_tv_load("scenario.ndjson", &SCEN);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    gs_tv_free(&SCEN);
-    return 0;
-}
-
 /* Views of the whole scenario, closed and reopened: nothing cached. */
 static gs_views *built(char *dir, size_t cap)
 {
     gs_tv_tmpdir(dir, cap);
     gs_views *v;
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
-    assert_int_equal(gs_tv_apply(v, &SCEN, 0, SCEN.n, 100), GS_OK);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
     assert_int_equal(gs_views_close(v, NULL), GS_OK);
     assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
     return v;
@@ -399,5 +383,5 @@ int main(void)
         cmocka_unit_test(test_pack_both),          cmocka_unit_test(test_stored_form),
         cmocka_unit_test(test_damaged_value),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, gs_tv_scen_setup, gs_tv_scen_teardown);
 }
