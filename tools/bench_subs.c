@@ -91,6 +91,17 @@ static void sleep_until(uint64_t t_ns)
     nanosleep(&ts, NULL);
 }
 
+/* Sleep to the next 1 ms tick since start; note how late the wake-up came
+ * in late[*n] (while *n < cap): the machine's scheduling delay. */
+static void tick(uint64_t start, uint64_t *late, uint64_t cap, uint64_t *n)
+{
+    uint64_t due_at = gs_mono_ns() + 1000000ull - (gs_mono_ns() - start) % 1000000ull;
+    sleep_until(due_at);
+    uint64_t woke = gs_mono_ns();
+    if (*n < cap)
+        late[(*n)++] = woke > due_at ? woke - due_at : 0;
+}
+
 /* ----------------------------------------------------------- stages */
 
 /* One line per stage: t(to) - t(from) over the LSNs that reached both. */
@@ -219,11 +230,7 @@ static uint64_t run_baseline(uint64_t rate, uint64_t total, uint64_t *lat_out, u
             pthread_mutex_unlock(&q.mu);
             sent++;
         }
-        uint64_t due_at = gs_mono_ns() + 1000000ull - (gs_mono_ns() - start) % 1000000ull;
-        sleep_until(due_at);
-        uint64_t woke = gs_mono_ns();
-        if (*nlate_out < nlate)
-            late_out[(*nlate_out)++] = woke > due_at ? woke - due_at : 0;
+        tick(start, late_out, nlate, nlate_out);
     }
     pthread_mutex_lock(&q.mu);
     q.done = 1;
@@ -341,11 +348,7 @@ int main(int argc, char **argv)
             }
             sent++;
         }
-        uint64_t due_at = gs_mono_ns() + 1000000ull - (gs_mono_ns() - start) % 1000000ull;
-        sleep_until(due_at);
-        uint64_t woke = gs_mono_ns();
-        if (ticks < nticks)
-            late_ns[ticks++] = woke > due_at ? woke - due_at : 0;
+        tick(start, late_ns, nticks, &ticks);
     }
     double ingest_s = (double)(gs_mono_ns() - start) / 1e9;
     struct rusage ru;
