@@ -148,6 +148,19 @@ GS_API int gs_options_set_views(gs_options *opts, int enabled);
  * stored with the views, so they hold for later opens that set none. A mask
  * with bits beyond GS_VIEW_ALL is refused with GS_EMISUSE. */
 GS_API int gs_options_set_view_rules(gs_options *opts, uint32_t keep);
+/* Memory budgets of the views, in bytes (0 keeps the default):
+ * - entity_cache_bytes: entity values kept in memory in front of RocksDB
+ *   (default 40 MiB: every member and user of 200 guilds x 500 members);
+ * - block_cache_bytes: RocksDB's block cache, with the index and filter
+ *   blocks (default 8 MiB);
+ * - write_buffer_bytes: RocksDB's active write buffers together (default
+ *   16 MiB; a full one being flushed is held beside them).
+ * Larger budgets make gets and the apply of updates faster once the views
+ * outgrow them; gs_views_memory_get shows their use. Applies to writable
+ * opens (read-only opens keep the defaults). Each is 0 or 1 MiB .. 1 TiB,
+ * else GS_EMISUSE. Not stored: every open chooses its own. */
+GS_API int gs_options_set_views_memory(gs_options *opts, uint64_t entity_cache_bytes,
+                                       uint64_t block_cache_bytes, uint64_t write_buffer_bytes);
 /* Deepest accepted JSON nesting (default 256), counted as the parser does:
  * the top-level value is depth 1 and each member or element is one deeper,
  * so `{"d":[1]}` has depth 3. */
@@ -430,6 +443,30 @@ typedef struct gs_views_status {
 
 /* Fill *out. GS_EVIEW when the store has no views. Thread-safe. */
 GS_API int gs_views_status_get(gs_store *st, gs_views_status *out);
+
+/* Memory the views of this process hold now, in bytes. Every figure but
+ * the RocksDB table readers' is bounded by its budget whatever the number
+ * of guilds; together they are most of the process's resident memory
+ * beyond the log's buffers and the frames in flight (views/FORMAT.md,
+ * "Tuning and memory").
+ * The struct may gain fields at its end in a later version. */
+typedef struct gs_views_memory {
+    uint64_t entity_cache_bytes;   /* entity values kept in memory, with their overhead */
+    uint64_t entity_cache_entries; /* how many */
+    uint64_t entity_cache_budget;  /* its bound (0: no entity cache) */
+    uint64_t id_sets_bytes;        /* the applier's guild-scoped id sets and user map */
+    uint64_t block_cache_bytes;    /* RocksDB blocks cached: data, index and filter */
+    uint64_t block_cache_pinned;   /* of which in use or pinned (level-0 index and filters) */
+    uint64_t block_cache_budget;   /* its bound */
+    uint64_t memtable_bytes;       /* RocksDB write buffers: active, and full ones not yet
+                                      flushed or still read */
+    uint64_t write_buffer_budget;  /* the active write buffers' bound (a full one being
+                                      flushed is held beside it) */
+    uint64_t table_readers_bytes;  /* RocksDB table readers beyond the block cache */
+} gs_views_memory;
+
+/* Fill *out. GS_EVIEW when the store has no views. Thread-safe. */
+GS_API int gs_views_memory_get(gs_store *st, gs_views_memory *out);
 /* Drop the views and rebuild them by replaying the whole log; returns once
  * they have caught up with the head. Needs a writable store (GS_EREADONLY).
  * Queries running meanwhile see their own snapshots. */

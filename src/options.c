@@ -122,6 +122,25 @@ int gs_options_set_max_depth(gs_options *opts, uint32_t max_depth)
     return GS_OK;
 }
 
+/* Below 1 MiB a budget would be smaller than one GUILD_CREATE's writes;
+ * above 1 TiB it is a unit mistake. */
+static int budget_ok(uint64_t b)
+{
+    return b == 0 || (b >= (1u << 20) && b <= (1ull << 40));
+}
+
+int gs_options_set_views_memory(gs_options *opts, uint64_t entity_cache_bytes,
+                                uint64_t block_cache_bytes, uint64_t write_buffer_bytes)
+{
+    if (!opts || !budget_ok(entity_cache_bytes) || !budget_ok(block_cache_bytes) ||
+        !budget_ok(write_buffer_bytes) || (uint64_t)(size_t)entity_cache_bytes != entity_cache_bytes)
+        return GS_EMISUSE;
+    opts->entity_cache_bytes = entity_cache_bytes;
+    opts->block_cache_bytes = block_cache_bytes;
+    opts->write_buffer_bytes = write_buffer_bytes;
+    return GS_OK;
+}
+
 int gs_options_set_views(gs_options *opts, int enabled)
 {
     if (!opts)

@@ -18,6 +18,8 @@ struct gs_options {
     int views;           /* keep views (default 1) */
     int view_rules_set;  /* 0: the views keep their stored rules */
     uint32_t view_rules; /* GS_VIEW_BIT mask, when view_rules_set */
+    /* gs_options_set_views_memory; 0: the views' default */
+    uint64_t entity_cache_bytes, block_cache_bytes, write_buffer_bytes;
 };
 
 void gs_options_defaults(struct gs_options *o);

@@ -216,6 +216,19 @@ void gs_query_destroy(gs_query *q)
 
 /* -------------------------------------------------------- status, rebuild */
 
+int gs_views_memory_get(gs_store *st, gs_views_memory *out)
+{
+    if (!st || !out)
+        return GS_EMISUSE;
+    gs_err err;
+    gs_err_clear(&err);
+    gs_views *v = views_or_fail(st, &err);
+    if (!v)
+        return gs_store_fail(st, &err);
+    gs_views_memory_read(v, out);
+    return GS_OK;
+}
+
 int gs_views_status_get(gs_store *st, gs_views_status *out)
 {
     if (!st || !out)

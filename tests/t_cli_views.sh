@@ -178,6 +178,22 @@ ok(rc == 0 and len(out.splitlines()) == 2, "list --limit 2")
 for c in ("get", "list", "count", "views"):
     ok(gs(S, c, "--help")[0] == 0, f"{c} --help")
 
+# Memory budgets for an ingest: small ones give the same views; bad values
+# are refused before anything is written.
+M = f"{T}/budgets"
+rc, _, err = gs(M, "init")
+ok(rc == 0, f"init for budgets ({err})")
+rc, _, err = gs(M, "ingest", "-q", "--entity-cache-mb", "1", "--block-cache-mb", "1",
+                "--write-buffer-mb", "1", f"{FIX}/scenario.ndjson", f"{T}/unknown.ndjson")
+ok(rc == 0, f"ingest with 1 MiB budgets exit 0 ({err})")
+ok(dump(M) == before, "1 MiB budgets: the same views")
+head = json.loads(gs(M, "views", "status", "--json")[1])["head_lsn"]
+for bad in ("0", "1048577", "x", "-3"):
+    rc, _, err = gs(M, "ingest", "-q", "--entity-cache-mb", bad, f"{FIX}/scenario.ndjson")
+    ok(rc == 2, f"--entity-cache-mb {bad}: exit 2 (got {rc})")
+rc, out, _ = gs(M, "views", "status", "--json")
+ok(rc == 0 and json.loads(out)["head_lsn"] == head, "refused ingests appended nothing")
+
 # Rules: chosen at init, kept across opens, changed by `views rules`
 # (which rebuilds), refused when malformed.
 R = f"{T}/rules"

@@ -280,6 +280,82 @@ static void test_views_off(void **state)
     gs_test_rmtree(dir);
 }
 
+/* gs_views_memory_get: figures that follow what was applied, inside their
+ * budgets; refused without views. gs_options_set_views_memory: budgets
+ * reach the views, bad ones are refused. */
+static void test_views_memory_figures(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_test_tmpdir(dir, sizeof(dir));
+    gs_options *o = NULL;
+    assert_int_equal(gs_options_create(&o), GS_OK);
+    gs_options_set_create(o, 1);
+    assert_int_equal(gs_options_set_views(o, 0), GS_OK);
+    gs_store *st = NULL;
+    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    gs_views_memory m;
+    assert_int_equal(gs_views_memory_get(st, &m), GS_EVIEW);
+    assert_int_equal(gs_views_memory_get(st, NULL), GS_EMISUSE);
+    assert_int_equal(gs_views_memory_get(NULL, &m), GS_EMISUSE);
+    assert_int_equal(gs_store_close(st), GS_OK);
+
+    gs_options_set_views(o, 1);
+    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    assert_int_equal(gs_views_memory_get(st, &m), GS_OK);
+    uint64_t entries0 = m.entity_cache_entries, bytes0 = m.entity_cache_bytes;
+    assert_true(m.entity_cache_budget > 0);
+    assert_true(m.block_cache_budget > 0);
+    assert_true(m.write_buffer_budget > 0);
+    char line[512];
+    uint64_t lsn = 0;
+    for (int i = 0; i < 50; i++) {
+        snprintf(line, sizeof(line),
+                 "{\"op\":0,\"t\":\"GUILD_CREATE\",\"s\":%d,\"d\":{\"id\":\"%d\","
+                 "\"name\":\"g%d\",\"channels\":[{\"id\":\"%d\",\"type\":0,"
+                 "\"name\":\"general\"}]}}",
+                 i + 1, 1000 + i, i, 5000 + i);
+        assert_int_equal(gs_ingest_line(st, line, strlen(line), NULL, &lsn), GS_OK);
+    }
+    assert_int_equal(gs_wait_confirmed(st, lsn, 10000), GS_OK);
+    assert_int_equal(gs_views_memory_get(st, &m), GS_OK);
+    /* 50 guilds and 50 channels were committed and cached. */
+    assert_true(m.entity_cache_entries >= entries0 + 100);
+    assert_true(m.entity_cache_bytes > bytes0);
+    assert_true(m.entity_cache_bytes <= m.entity_cache_budget);
+    /* Nothing was flushed yet: the writes are in the memtables. */
+    assert_true(m.memtable_bytes > 0);
+    assert_true(m.block_cache_bytes <= m.block_cache_budget);
+    assert_true(m.block_cache_pinned <= m.block_cache_bytes);
+    assert_int_equal(gs_store_close(st), GS_OK);
+
+    /* Budgets chosen by the caller reach the views; bad ones are refused
+     * and leave the last good ones. */
+    assert_int_equal(gs_options_set_views_memory(o, 1000, 0, 0), GS_EMISUSE);
+    assert_int_equal(gs_options_set_views_memory(o, 0, 0, (1ull << 40) + 1), GS_EMISUSE);
+    assert_int_equal(gs_options_set_views_memory(NULL, 0, 0, 0), GS_EMISUSE);
+    assert_int_equal(gs_options_set_views_memory(o, 2u << 20, 3u << 20, 4u << 20), GS_OK);
+    assert_int_equal(gs_options_set_views_memory(o, 1, 1, 1), GS_EMISUSE);
+    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    assert_int_equal(gs_views_memory_get(st, &m), GS_OK);
+    assert_int_equal(m.entity_cache_budget, 2u << 20);
+    assert_int_equal(m.block_cache_budget, 3u << 20);
+    assert_int_equal(m.write_buffer_budget, 4u << 20);
+    char *js = NULL;
+    assert_int_equal(gs_get(st, "channel", 5049, 0, &js, NULL), GS_OK);
+    assert_non_null(strstr(js, "\"name\":\"general\""));
+    gs_free(js);
+    assert_int_equal(gs_store_close(st), GS_OK);
+    /* 0 is the default again. */
+    assert_int_equal(gs_options_set_views_memory(o, 0, 0, 0), GS_OK);
+    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    assert_int_equal(gs_views_memory_get(st, &m), GS_OK);
+    assert_int_equal(m.entity_cache_budget, 40u << 20);
+    assert_int_equal(gs_store_close(st), GS_OK);
+    gs_options_destroy(o);
+    gs_test_rmtree(dir);
+}
+
 static void test_error_map(void **state)
 {
     (void)state;
@@ -324,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_second_writer_busy), cmocka_unit_test(test_meta_checks),
         cmocka_unit_test(test_ingest_outcomes),    cmocka_unit_test(test_error_map),
         cmocka_unit_test(test_views_off),          cmocka_unit_test(test_options_bounds),
+        cmocka_unit_test(test_views_memory_figures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,8 @@ struct result {
     double rebuild_s;
     uint64_t log_bytes, views_bytes;
     long peak_rss_kb;
+    long confirmed_peak_rss_kb; /* peak RSS when the views reached the head */
+    gs_views_memory mem;        /* what the views held then */
 };
 
 static double now_s(void)
@@ -377,6 +379,9 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
     return remove(p);
 }
 
+/* --entity-cache-mb, --block-cache-mb, --write-buffer-mb (0: default). */
+static uint64_t budget_mb[3];
+
 static void run_one(const char *gen, const struct shape *sh, unsigned scale, const char *dir,
                     const char *input, int keep, struct result *r)
 {
@@ -401,10 +406,18 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     gs_options_create(&o);
     gs_options_set_create(o, 1);
     gs_options_set_durability(o, GS_DURABILITY_BATCH);
+    if (gs_options_set_views_memory(o, budget_mb[0] << 20, budget_mb[1] << 20, budget_mb[2] << 20) !=
+        GS_OK)
+        die("memory budgets", "each is 0 (default) or 1 MiB .. 1 TiB");
     gs_store *st = NULL;
     if (gs_store_open(store, o, &st) != GS_OK)
         die("open", gs_open_errmsg());
     ingest(st, path, r);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r->confirmed_peak_rss_kb = ru.ru_maxrss;
+    if (gs_views_memory_get(st, &r->mem) != GS_OK)
+        die("views memory", gs_store_errmsg(st));
 
     time_gets(st, "member", 200000, &r->member_p50_us, &r->member_p99_us);
     time_gets(st, "guild", 100000, &r->guild_p50_us, &r->guild_p99_us);
@@ -419,7 +432,6 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     r->log_bytes = du(sub);
     snprintf(sub, sizeof(sub), "%s/views", store);
     r->views_bytes = du(sub);
-    struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     r->peak_rss_kb = ru.ru_maxrss;
     if (!keep) {
@@ -469,6 +481,13 @@ static void print_table(const struct result *r, size_t n)
     ROW("log on disk MB", ".1f", (double)r[i].log_bytes / 1e6);
     ROW("views on disk MB", ".1f", (double)r[i].views_bytes / 1e6);
     ROW("peak RSS MB (process so far)", ".1f", (double)r[i].peak_rss_kb / 1024.0);
+    ROW("  peak RSS MB by confirmed", ".1f", (double)r[i].confirmed_peak_rss_kb / 1024.0);
+    ROW("views memory at confirmed:", "s", "");
+    ROW("  entity cache MB", ".1f", (double)r[i].mem.entity_cache_bytes / 1048576.0);
+    ROW("  id sets and user map MB", ".1f", (double)r[i].mem.id_sets_bytes / 1048576.0);
+    ROW("  block cache MB", ".1f", (double)r[i].mem.block_cache_bytes / 1048576.0);
+    ROW("  memtables MB", ".1f", (double)r[i].mem.memtable_bytes / 1048576.0);
+    ROW("  table readers MB", ".1f", (double)r[i].mem.table_readers_bytes / 1048576.0);
 #undef ROW
 }
 
@@ -481,12 +500,16 @@ static void print_json(const struct result *r, size_t n)
                ",\"member_p50_us\":%.3f,\"member_p99_us\":%.3f,\"guild_p50_us\":%.3f,"
                "\"guild_p99_us\":%.3f,\"where_ms\":%.4f,\"where_matches\":%" PRIu64
                ",\"channels\":%" PRIu64 ",\"rebuild_s\":%.4f,\"log_bytes\":%" PRIu64
-               ",\"views_bytes\":%" PRIu64 ",\"peak_rss_kb\":%ld}\n",
+               ",\"views_bytes\":%" PRIu64 ",\"peak_rss_kb\":%ld,\"confirmed_peak_rss_kb\":%ld,"
+               "\"entity_cache_bytes\":%" PRIu64 ",\"block_cache_bytes\":%" PRIu64
+               ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64 "}\n",
                r[i].shape, r[i].scale, r[i].bytes, r[i].frames, r[i].read_mbs, r[i].zstd_mbs,
                r[i].parse_mbs, r[i].confirm_s, r[i].snap_s, r[i].upd_s, r[i].upd_frames,
                r[i].member_p50_us, r[i].member_p99_us, r[i].guild_p50_us, r[i].guild_p99_us,
                r[i].where_ms, r[i].where_count, r[i].channels_total, r[i].rebuild_s, r[i].log_bytes,
-               r[i].views_bytes, r[i].peak_rss_kb);
+               r[i].views_bytes, r[i].peak_rss_kb, r[i].confirmed_peak_rss_kb,
+               r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes, r[i].mem.memtable_bytes,
+               r[i].mem.table_readers_bytes);
 }
 
 int main(int argc, char **argv)
@@ -507,9 +530,17 @@ int main(int argc, char **argv)
             json = 1;
         else if (strcmp(a, "--keep") == 0)
             keep = 1;
+        else if (strcmp(a, "--entity-cache-mb") == 0 && v)
+            budget_mb[0] = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(a, "--block-cache-mb") == 0 && v)
+            budget_mb[1] = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(a, "--write-buffer-mb") == 0 && v)
+            budget_mb[2] = strtoull(argv[++i], NULL, 10);
         else {
             fprintf(stderr, "usage: gatestore-bench-e2e [--shape small|default|chunked|large] "
-                            "[--scales 1,2,4] [--dir DIR] [--input FILE] [--json] [--keep]\n");
+                            "[--scales 1,2,4] [--dir DIR] [--input FILE] [--json] [--keep]\n"
+                            "       [--entity-cache-mb N] [--block-cache-mb N] "
+                            "[--write-buffer-mb N]   (views memory budgets; 0 = default)\n");
             return 2;
         }
     }

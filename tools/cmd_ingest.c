@@ -17,6 +17,8 @@ static const char usage[] =
     "usage: gatestore [-C STORE] ingest [--shard N] [--durability sync|batch|off] [--strict]\n"
     "                                   [--max-frame-bytes N] [--max-depth N] [--json] "
     "[FILE...|-]\n"
+    "                                   [--entity-cache-mb N] [--block-cache-mb N] "
+    "[--write-buffer-mb N]\n"
     "\n"
     "Append gateway frames to the store's log, one JSON object per line: a frame\n"
     "{\"op\":0,\"t\":..,\"s\":..,\"d\":..} (keys in any order) or a capture envelope\n"
@@ -36,6 +38,10 @@ static const char usage[] =
     "                       value is depth 1)\n"
     "  --segment-bytes N    roll to a new segment at this size (default 67108864)\n"
     "  --batch-ms N         batch mode: fsync at least every N ms (default 10)\n"
+    "  --entity-cache-mb N  views memory budgets for this run, in MiB (defaults 40, 8\n"
+    "  --block-cache-mb N   and 16; 1..1048576): entity values kept in memory, RocksDB's\n"
+    "  --write-buffer-mb N  block cache, its write buffers. Larger ones help once the\n"
+    "                       views outgrow them (many guilds); not stored in the store\n"
     "  --json               print the summary as one JSON object on stdout\n"
     "  -q, --quiet          no summary or progress on stderr (rejections are still listed)\n"
     "\n"
@@ -199,11 +205,23 @@ static void print_summary(gs_cli *cli, const struct ingest_opts *io, const struc
             (double)s->bytes / 1e6, secs, secs > 0 ? (double)s->bytes / 1e6 / secs : 0.0);
 }
 
+/* Which of the three budget options a is, or -1. */
+static int budget_index(const char *a, const char *const opts[3])
+{
+    for (int k = 0; k < 3; k++)
+        if (strcmp(a, opts[k]) == 0)
+            return k;
+    return -1;
+}
+
 int cmd_ingest(gs_cli *cli, int argc, char **argv)
 {
     struct ingest_opts io = {-1, 0, 0};
     gs_durability dur = GS_DURABILITY_BATCH;
     uint64_t max_frame = 64u << 20, max_depth = 256, seg_bytes = 0, batch_ms = 0;
+    uint64_t budget_mb[3] = {0, 0, 0}; /* entity cache, block cache, write buffers */
+    static const char *const budget_opt[3] = {"--entity-cache-mb", "--block-cache-mb",
+                                              "--write-buffer-mb"};
     int nfiles = 0;
     char **files = calloc((size_t)argc + 1, sizeof(char *));
     if (!files)
@@ -239,6 +257,10 @@ int cmd_ingest(gs_cli *cli, int argc, char **argv)
         } else if (strcmp(a, "--batch-ms") == 0 && v && gs_cli_parse_u64(v, &batch_ms) == 0 &&
                    batch_ms > 0 && batch_ms <= 60000) {
             i++;
+        } else if (budget_index(a, budget_opt) >= 0 && v && gs_cli_parse_u64(v, &n) == 0 &&
+                   n >= 1 && n <= (1u << 20)) {
+            budget_mb[budget_index(a, budget_opt)] = n;
+            i++;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "gatestore ingest: bad option or value: %s\n\n%s", a, usage);
             ec = GS_EXIT_USAGE;
@@ -265,6 +287,9 @@ int cmd_ingest(gs_cli *cli, int argc, char **argv)
         rc = gs_options_set_segment_bytes(o, seg_bytes);
     if (rc == GS_OK && batch_ms)
         rc = gs_options_set_batch(o, (uint32_t)batch_ms, 4u << 20);
+    if (rc == GS_OK)
+        rc = gs_options_set_views_memory(o, budget_mb[0] << 20, budget_mb[1] << 20,
+                                         budget_mb[2] << 20);
     if (rc) {
         gs_options_destroy(o);
         free(files);

@@ -480,4 +480,5 @@ void gs_vcache_stats_get(const gs_vcache *c, gs_vcache_stats *out)
     out->entries = c->entries;
     out->bytes = c->bytes;
     out->budget = c->budget;
+    out->sets_bytes = gs_vks_bytes(c->keysets) + gs_vum_bytes(c->usermap);
 }

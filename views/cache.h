@@ -101,6 +101,7 @@ void gs_vcache_set_complete(gs_vcache *c, int complete);
 
 typedef struct gs_vcache_stats {
     size_t entries, bytes, budget;
+    size_t sets_bytes; /* keysets and user map (not charged to the budget) */
 } gs_vcache_stats;
 void gs_vcache_stats_get(const gs_vcache *c, gs_vcache_stats *out);
 

@@ -37,6 +37,16 @@ static const char *const cf_names[GS_VCF_COUNT] = {
 #define DB_WRITE_BUF_BYTES (16u << 20)
 #define BIG_CF_WRITE_BUF   (8u << 20)
 #define SMALL_CF_WRITE_BUF (2u << 20)
+/* Compaction output files. A table's full bloom filter is built from every
+ * key hash of the file, held until the file is finished: at RocksDB's
+ * default 64 MiB files that was the largest single item of the large
+ * shape's peak heap (19.6 MB, about 2 M member keys in one output file). */
+#define TARGET_FILE_BYTES (8u << 20)
+
+size_t gs_vdb_write_buffer_budget(const gs_views *v)
+{
+    return v->tuning.db_write_buffer_bytes ? v->tuning.db_write_buffer_bytes : DB_WRITE_BUF_BYTES;
+}
 
 const char *gs_vcf_name(int cf)
 {
@@ -124,6 +134,12 @@ static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
                       : or_default(v->tuning.small_write_buffer_bytes, SMALL_CF_WRITE_BUF));
     rocksdb_options_set_max_write_buffer_number(o, 2);
     rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
+    /* idx keys (the user index: 17 bytes, empty values) delta-encode to a
+     * few bytes each, so a file of idx holds several times the keys of an
+     * entity file of the same size, and each key adds two hashes (whole key
+     * and prefix) to the filter being built. */
+    rocksdb_options_set_target_file_size_base(
+        o, cf == GS_VCF_IDX ? TARGET_FILE_BYTES / 4 : TARGET_FILE_BYTES);
     /* Most point reads of the appliers look for keys that are not in the
      * memtable: a whole-key bloom filter there skips its skip list. */
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.05);
@@ -157,8 +173,13 @@ static int options_create(gs_views *v, gs_err *err)
     rocksdb_block_based_options_set_filter_policy(v->bbto,
                                                   rocksdb_filterpolicy_create_bloom_full(10));
     /* Index and filter blocks stay in the table readers (not the block
-     * cache): every point read consults them, and at ~10 bits of filter per
-     * key plus one index entry per block they are small next to the data. */
+     * cache): every point read consults them. They grow with the views
+     * (gs_views_memory's table_readers_bytes: 6.4 MB at the large benchmark
+     * shape, views 120 MB). Charged to the 8 MiB block cache instead, they
+     * took the large shape's update phase from 14.8/13.1 to 12.9/12.6 k
+     * events/s (2 alternated runs) for no lower peak RSS; with RocksDB's
+     * 64 MiB files a single filter block was 1.6 MB and member get p50 went
+     * from 32 to 380 us. Partitioned filters would bound them: not tried. */
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(v->bbto, 0);
     /* 8 KiB blocks. 16 KiB made the compacted views of the default shape
      * 10% smaller (18.6 -> 16.8 MB), but the large shape (views 150-180 MB,

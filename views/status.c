@@ -1,9 +1,11 @@
 /*
  * status.c - what `views status` shows: watermark, schema version, rules,
- * current user, and the records that could not be applied.
+ * current user, the records that could not be applied, and the memory the
+ * views hold.
  */
 #include "gs_common.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,4 +92,38 @@ int gs_views_status_read(gs_views *v, gs_views_status *out, gs_err *err)
         copy_str(out->rebuild_reason, sizeof(out->rebuild_reason), v->wiped_reason,
                  strlen(v->wiped_reason));
     return GS_OK;
+}
+
+static uint64_t sum_property(gs_views *v, const char *name)
+{
+    uint64_t total = 0;
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
+        uint64_t x = 0;
+        if (v->cf[cf] && rocksdb_property_int_cf(v->db, v->cf[cf], name, &x) == 0)
+            total += x;
+    }
+    return total;
+}
+
+void gs_views_memory_read(gs_views *v, gs_views_memory *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (v->ecache) {
+        gs_vcache_stats cs;
+        pthread_rwlock_rdlock(&v->cache_lock);
+        gs_vcache_stats_get(v->ecache, &cs);
+        pthread_rwlock_unlock(&v->cache_lock);
+        out->entity_cache_bytes = cs.bytes;
+        out->entity_cache_entries = cs.entries;
+        out->entity_cache_budget = cs.budget;
+        out->id_sets_bytes = cs.sets_bytes;
+    }
+    out->block_cache_bytes = rocksdb_cache_get_usage(v->cache);
+    out->block_cache_pinned = rocksdb_cache_get_pinned_usage(v->cache);
+    out->block_cache_budget = rocksdb_cache_get_capacity(v->cache);
+    /* size-all-mem-tables: the active memtable, the full ones waiting for
+     * their flush, and flushed ones an iterator still reads. */
+    out->memtable_bytes = sum_property(v, "rocksdb.size-all-mem-tables");
+    out->write_buffer_budget = gs_vdb_write_buffer_budget(v);
+    out->table_readers_bytes = sum_property(v, "rocksdb.estimate-table-readers-mem");
 }

@@ -148,6 +148,8 @@ void gs_views_follower_close(gs_views_follower *f);
 /* Fill out (the public gs_views_status; head_lsn and lag are left 0, the
  * store knows the head) from the views' meta data. */
 int gs_views_status_read(gs_views *v, gs_views_status *out, gs_err *err);
+/* Fill out (the public gs_views_memory). Thread-safe. */
+void gs_views_memory_read(gs_views *v, gs_views_memory *out);
 
 /* ---- queries ---- */
 

@@ -86,6 +86,9 @@ const char *gs_vcf_name(int cf);
  * code: "Corruption" -> GS_ECORRUPT, "No space" -> GS_ENOSPC, "IO error" ->
  * GS_EIO, anything else GS_EVIEW. what names the operation. */
 int gs_vdb_err(gs_err *err, char *rocks_msg, const char *what);
+/* The bound of all active write buffers together (db.c's default or the
+ * tuning). */
+size_t gs_vdb_write_buffer_budget(const gs_views *v);
 
 /* ---- meta.c: keys of the meta family ---- */
 
