@@ -133,7 +133,8 @@ int gs_options_set_views_memory(gs_options *opts, uint64_t entity_cache_bytes,
                                 uint64_t block_cache_bytes, uint64_t write_buffer_bytes)
 {
     if (!opts || !budget_ok(entity_cache_bytes) || !budget_ok(block_cache_bytes) ||
-        !budget_ok(write_buffer_bytes) || (uint64_t)(size_t)entity_cache_bytes != entity_cache_bytes)
+        !budget_ok(write_buffer_bytes) ||
+        (uint64_t)(size_t)entity_cache_bytes != entity_cache_bytes)
         return GS_EMISUSE;
     opts->entity_cache_bytes = entity_cache_bytes;
     opts->block_cache_bytes = block_cache_bytes;

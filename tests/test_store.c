@@ -396,10 +396,14 @@ static void test_options_bounds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_missing_store),      cmocka_unit_test(test_create_reopen_readonly),
-        cmocka_unit_test(test_second_writer_busy), cmocka_unit_test(test_meta_checks),
-        cmocka_unit_test(test_ingest_outcomes),    cmocka_unit_test(test_error_map),
-        cmocka_unit_test(test_views_off),          cmocka_unit_test(test_options_bounds),
+        cmocka_unit_test(test_missing_store),
+        cmocka_unit_test(test_create_reopen_readonly),
+        cmocka_unit_test(test_second_writer_busy),
+        cmocka_unit_test(test_meta_checks),
+        cmocka_unit_test(test_ingest_outcomes),
+        cmocka_unit_test(test_error_map),
+        cmocka_unit_test(test_views_off),
+        cmocka_unit_test(test_options_bounds),
         cmocka_unit_test(test_views_memory_figures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -406,8 +406,8 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     gs_options_create(&o);
     gs_options_set_create(o, 1);
     gs_options_set_durability(o, GS_DURABILITY_BATCH);
-    if (gs_options_set_views_memory(o, budget_mb[0] << 20, budget_mb[1] << 20, budget_mb[2] << 20) !=
-        GS_OK)
+    if (gs_options_set_views_memory(o, budget_mb[0] << 20, budget_mb[1] << 20,
+                                    budget_mb[2] << 20) != GS_OK)
         die("memory budgets", "each is 0 (default) or 1 MiB .. 1 TiB");
     gs_store *st = NULL;
     if (gs_store_open(store, o, &st) != GS_OK)

@@ -138,8 +138,8 @@ static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
      * few bytes each, so a file of idx holds several times the keys of an
      * entity file of the same size, and each key adds two hashes (whole key
      * and prefix) to the filter being built. */
-    rocksdb_options_set_target_file_size_base(
-        o, cf == GS_VCF_IDX ? TARGET_FILE_BYTES / 4 : TARGET_FILE_BYTES);
+    rocksdb_options_set_target_file_size_base(o, cf == GS_VCF_IDX ? TARGET_FILE_BYTES / 4
+                                                                  : TARGET_FILE_BYTES);
     /* Most point reads of the appliers look for keys that are not in the
      * memtable: a whole-key bloom filter there skips its skip list. */
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.05);
