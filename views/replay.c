@@ -34,8 +34,16 @@
  * each (RSS unchanged) the large shape's rebuild went from 24.3/25.5/25.2
  * to 24.5/28.4/29.3/25.4/27.9 s (4 MiB: 23.0/24.6/23.1 s), and ingest to
  * confirmed did not move (both cores already busy there). Not kept. */
+/* 2 MiB: a batch's frames, its overlay and its RocksDB write batch grow
+ * with it, and are the part of a replay's memory that is not a budget.
+ * From 4 MiB (alternated runs, e2e figures from `gatestore-bench-e2e`):
+ * `gatestore views rebuild` peak RSS 123.7/127.1 -> 114.8/115.0 MB (large
+ * shape) and 102.7/102.4/98.9 -> 94.6/91.7/93.7 MB (default), for 2-7 %
+ * more rebuild time; the large e2e's peak 155.4/149.6 -> 141.2/138.3 MB and
+ * its peak by confirmed (the close's catch-up replays too) 134.2/133.3 ->
+ * 126.5/123.5 MB, with ingest to confirmed 29.9/30.9 -> 34.7/29.7 s. */
 #define BATCH_RECORDS 1024
-#define BATCH_BYTES   (4u << 20)
+#define BATCH_BYTES   (2u << 20)
 
 typedef struct batch {
     gs_log_rec recs[BATCH_RECORDS];
