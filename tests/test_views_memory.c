@@ -20,10 +20,10 @@
 
 #include "support_views.h"
 
-/* Records of about 1.5 MiB each: two fit a 4 MiB replay batch, the third
+/* Records of about 768 KiB each: two fit a 2 MiB replay batch, the third
  * does not. Their event is unknown to the views (applied as nothing), so
  * the views must equal a direct apply of the scenario alone. */
-#define BIG_RAW   (1536u * 1024u)
+#define BIG_RAW   (768u * 1024u)
 #define BIG_EVERY 7
 
 static char *big_raw(void)
