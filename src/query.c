@@ -216,29 +216,40 @@ void gs_query_destroy(gs_query *q)
 
 /* -------------------------------------------------------- status, rebuild */
 
-int gs_views_memory_get(gs_store *st, gs_views_memory *out)
+/* The start of the calls that fill an out struct: the views, or NULL with
+ * *rc the code to return (GS_EMISUSE, or the store's failure, message set). */
+static gs_views *views_for_call(gs_store *st, const void *out, int *rc)
 {
+    *rc = GS_EMISUSE;
     if (!st || !out)
-        return GS_EMISUSE;
+        return NULL;
     gs_err err;
     gs_err_clear(&err);
     gs_views *v = views_or_fail(st, &err);
     if (!v)
-        return gs_store_fail(st, &err);
+        *rc = gs_store_fail(st, &err);
+    return v;
+}
+
+int gs_views_memory_get(gs_store *st, gs_views_memory *out)
+{
+    int rc;
+    gs_views *v = views_for_call(st, out, &rc);
+    if (!v)
+        return rc;
     gs_views_memory_read(v, out);
     return GS_OK;
 }
 
 int gs_views_status_get(gs_store *st, gs_views_status *out)
 {
-    if (!st || !out)
-        return GS_EMISUSE;
+    int rc;
+    gs_views *v = views_for_call(st, out, &rc);
+    if (!v)
+        return rc;
     gs_err err;
     gs_err_clear(&err);
-    gs_views *v = views_or_fail(st, &err);
-    if (!v)
-        return gs_store_fail(st, &err);
-    int rc = gs_views_status_read(v, out, &err);
+    rc = gs_views_status_read(v, out, &err);
     if (rc)
         return gs_store_fail(st, &err);
     out->head_lsn = gs_store_head_lsn(st);

@@ -246,17 +246,24 @@ static void test_ingest_outcomes(void **state)
     gs_test_rmtree(dir);
 }
 
+/* A new store in dir opened without views; *o keeps its options. */
+static gs_store *create_without_views(const char *dir, gs_options **o)
+{
+    assert_int_equal(gs_options_create(o), GS_OK);
+    gs_options_set_create(*o, 1);
+    assert_int_equal(gs_options_set_views(*o, 0), GS_OK);
+    gs_store *st = NULL;
+    assert_int_equal(gs_store_open(dir, *o, &st), GS_OK);
+    return st;
+}
+
 static void test_views_off(void **state)
 {
     (void)state;
     char dir[256];
     gs_test_tmpdir(dir, sizeof(dir));
     gs_options *o = NULL;
-    assert_int_equal(gs_options_create(&o), GS_OK);
-    gs_options_set_create(o, 1);
-    assert_int_equal(gs_options_set_views(o, 0), GS_OK);
-    gs_store *st = NULL;
-    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    gs_store *st = create_without_views(dir, &o);
     const char *f = "{\"op\":0,\"t\":\"GUILD_CREATE\",\"s\":1,\"d\":{\"id\":\"5\",\"name\":\"g\"}}";
     uint64_t lsn = 0;
     assert_int_equal(gs_ingest_line(st, f, strlen(f), NULL, &lsn), GS_OK);
@@ -289,11 +296,7 @@ static void test_views_memory_figures(void **state)
     char dir[256];
     gs_test_tmpdir(dir, sizeof(dir));
     gs_options *o = NULL;
-    assert_int_equal(gs_options_create(&o), GS_OK);
-    gs_options_set_create(o, 1);
-    assert_int_equal(gs_options_set_views(o, 0), GS_OK);
-    gs_store *st = NULL;
-    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    gs_store *st = create_without_views(dir, &o);
     gs_views_memory m;
     assert_int_equal(gs_views_memory_get(st, &m), GS_EVIEW);
     assert_int_equal(gs_views_memory_get(st, NULL), GS_EMISUSE);
