@@ -7,7 +7,8 @@
  *   - gets: gs_get / gs_get_msgpack on pool ids; every hit is a JSON object;
  *   - queries: gs_query_* (guild scan, where, user index, count) and
  *     gs_views_status_get, whose watermark never passes the head nor goes
- *     back (except across the rebuild the writer runs half-way);
+ *     back (except across the rebuild the writer runs half-way), and
+ *     gs_views_memory_get, within its budgets;
  *   - log: gs_log_iter passes from random LSNs; LSNs consecutive, each
  *     record byte-exact;
  *   - a second, read-only store handle opened and closed again and again
@@ -198,7 +199,19 @@ static void *reader_queries(void *arg)
             set_failed(s, "watermark %llu after %llu, head %llu", (unsigned long long)vs.watermark,
                        (unsigned long long)last_wm, (unsigned long long)head);
         last_wm = vs.watermark;
-        atomic_fetch_add(&s->queries, 4);
+
+        /* Memory figures beside the applier: within their budgets. */
+        gs_views_memory m;
+        rc = gs_views_memory_get(s->st, &m);
+        if (rc != GS_OK)
+            set_failed(s, "memory: %s", gs_errname(rc));
+        else if (m.entity_cache_bytes > m.entity_cache_budget || m.entity_cache_budget == 0 ||
+                 m.block_cache_budget == 0)
+            set_failed(s, "memory: entity cache %llu of %llu, block cache budget %llu",
+                       (unsigned long long)m.entity_cache_bytes,
+                       (unsigned long long)m.entity_cache_budget,
+                       (unsigned long long)m.block_cache_budget);
+        atomic_fetch_add(&s->queries, 5);
     }
     return NULL;
 }

@@ -213,6 +213,7 @@ static int commit(gs_views *v, gs_err *err)
         int rc = gs_ov_each(v->ov, add_to_cache, &b);
         if (rc != 0 || v->commit_oom) /* cannot tell which keys are stale: forget them all */
             gs_vcache_clear(v->ecache);
+        gs_vcache_publish_sets(v->ecache);
         v->cache_gen++;
         pthread_rwlock_unlock(&v->cache_lock);
     }

@@ -51,6 +51,7 @@ struct gs_vcache {
     gs_vum *usermap; /* the one guild of each user (keyset.h) */
     uint8_t *bloom;
     size_t bloom_mask; /* bits - 1 */
+    size_t sets_bytes; /* gs_vcache_publish_sets */
 };
 
 gs_vcache *gs_vcache_create(size_t budget_bytes)
@@ -480,5 +481,11 @@ void gs_vcache_stats_get(const gs_vcache *c, gs_vcache_stats *out)
     out->entries = c->entries;
     out->bytes = c->bytes;
     out->budget = c->budget;
-    out->sets_bytes = gs_vks_bytes(c->keysets) + gs_vum_bytes(c->usermap);
+    out->sets_bytes = c->sets_bytes;
+}
+
+void gs_vcache_publish_sets(gs_vcache *c)
+{
+    if (c)
+        c->sets_bytes = gs_vks_bytes(c->keysets) + gs_vum_bytes(c->usermap);
 }

@@ -101,8 +101,15 @@ void gs_vcache_set_complete(gs_vcache *c, int complete);
 
 typedef struct gs_vcache_stats {
     size_t entries, bytes, budget;
-    size_t sets_bytes; /* keysets and user map (not charged to the budget) */
+    /* keysets and user map (not charged to the budget), as of the last
+     * gs_vcache_publish_sets */
+    size_t sets_bytes;
 } gs_vcache_stats;
+/* Record the keysets' and user map's size for gs_vcache_stats_get. They
+ * belong to the applier, which changes them without the lock; it calls
+ * this with the lock held for writing, so readers of the stats (under the
+ * read lock) never look at the sets themselves. */
+void gs_vcache_publish_sets(gs_vcache *c);
 void gs_vcache_stats_get(const gs_vcache *c, gs_vcache_stats *out);
 
 #endif
