@@ -444,11 +444,13 @@ typedef struct gs_views_status {
 /* Fill *out. GS_EVIEW when the store has no views. Thread-safe. */
 GS_API int gs_views_status_get(gs_store *st, gs_views_status *out);
 
-/* Memory the views of this process hold now, in bytes. Every figure but
- * the RocksDB table readers' is bounded by its budget whatever the number
- * of guilds; together they are most of the process's resident memory
- * beyond the log's buffers and the frames in flight (views/FORMAT.md,
- * "Tuning and memory").
+/* Memory the views of this process hold now, in bytes. The entity cache,
+ * the block cache and the write buffers are bounded by their budgets
+ * whatever the number of guilds; the table readers and the id sets grow
+ * with the views (the user map gives up past about 390 000 users).
+ * Together they are most of the process's resident memory beyond the
+ * log's buffers and the frames in flight (views/FORMAT.md, "Tuning and
+ * memory").
  * The struct may gain fields at its end in a later version. */
 typedef struct gs_views_memory {
     uint64_t entity_cache_bytes;   /* entity values kept in memory, with their overhead */
