@@ -228,15 +228,12 @@ static void *applier_main(void *arg)
 static int open_writable(gs_store *st, struct gs_applier *a, gs_err *err)
 {
     gs_views_rules rules = {st->opts.view_rules, !st->opts.view_rules_set};
-    /* 0 fields keep the views' defaults. The per-family write buffers keep
-     * the defaults' proportions (8 and 2 MiB of 16): half for the big
-     * families (member, user, presence), an eighth for the others. */
+    /* 0 fields keep the views' defaults; the per-family write buffers are
+     * shares of the total (db.c). */
     gs_views_tuning tuning = {0};
     tuning.entity_cache_bytes = (size_t)st->opts.entity_cache_bytes;
     tuning.cache_bytes = (size_t)st->opts.block_cache_bytes;
     tuning.db_write_buffer_bytes = (size_t)st->opts.write_buffer_bytes;
-    tuning.big_write_buffer_bytes = tuning.db_write_buffer_bytes / 2;
-    tuning.small_write_buffer_bytes = tuning.db_write_buffer_bytes / 8;
     int rc = gs_views_open_tuned(st->views_dir, &rules, &tuning, &a->views, err);
     if (rc)
         return rc;

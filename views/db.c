@@ -35,8 +35,6 @@ static const char *const cf_names[GS_VCF_COUNT] = {
 #define CACHE_BYTES        (8u << 20)
 #define ENTITY_CACHE_BYTES (40u << 20)
 #define DB_WRITE_BUF_BYTES (16u << 20)
-#define BIG_CF_WRITE_BUF   (8u << 20)
-#define SMALL_CF_WRITE_BUF (2u << 20)
 /* Compaction output files. A table's full bloom filter is built from every
  * key hash of the file, held until the file is finished: at RocksDB's
  * default 64 MiB files that was the largest single item of the large
@@ -46,6 +44,15 @@ static const char *const cf_names[GS_VCF_COUNT] = {
 size_t gs_vdb_write_buffer_budget(const gs_views *v)
 {
     return v->tuning.db_write_buffer_bytes ? v->tuning.db_write_buffer_bytes : DB_WRITE_BUF_BYTES;
+}
+
+/* One family's write buffer: the tuning's, else a share of the total (the
+ * tuning's or the default): half for the big families (member, user,
+ * presence: 8 MiB of 16), an eighth for the others (2 MiB). */
+static size_t cf_write_buffer(const gs_views *v, int big)
+{
+    size_t set = big ? v->tuning.big_write_buffer_bytes : v->tuning.small_write_buffer_bytes;
+    return set ? set : gs_vdb_write_buffer_budget(v) / (big ? 2 : 8);
 }
 
 const char *gs_vcf_name(int cf)
@@ -129,9 +136,7 @@ static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
      * (as above it) made the fully compacted views (cpack values, schema
      * 4) 12.57 -> 12.72 MB for ~10% less CPU in that compaction: kept 3. */
     rocksdb_options_set_bottommost_compression_options(o, -14, 3, 0, 0, 1);
-    rocksdb_options_set_write_buffer_size(
-        o, big_cf(cf) ? or_default(v->tuning.big_write_buffer_bytes, BIG_CF_WRITE_BUF)
-                      : or_default(v->tuning.small_write_buffer_bytes, SMALL_CF_WRITE_BUF));
+    rocksdb_options_set_write_buffer_size(o, cf_write_buffer(v, big_cf(cf)));
     rocksdb_options_set_max_write_buffer_number(o, 2);
     rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
     /* idx keys (the user index: 17 bytes, empty values) delta-encode to a

@@ -62,12 +62,12 @@ int gs_views_open(const char *dir, const gs_views_rules *rules, gs_views **out, 
  * Tests use tiny buffers to make flushes (and crashes during them)
  * frequent. */
 typedef struct gs_views_tuning {
-    size_t cache_bytes; /* RocksDB block cache */
-    size_t big_write_buffer_bytes;
-    size_t small_write_buffer_bytes;
-    size_t db_write_buffer_bytes;
-    size_t entity_cache_bytes; /* in-process entity cache (cache.h) */
-    int no_entity_cache;       /* 1: none */
+    size_t cache_bytes;              /* RocksDB block cache */
+    size_t big_write_buffer_bytes;   /* 0: half of db_write_buffer_bytes */
+    size_t small_write_buffer_bytes; /* 0: an eighth of it */
+    size_t db_write_buffer_bytes;    /* all write buffers together */
+    size_t entity_cache_bytes;       /* in-process entity cache (cache.h) */
+    int no_entity_cache;             /* 1: none */
 } gs_views_tuning;
 
 /* gs_views_open with tuning (may be NULL). */
