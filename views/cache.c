@@ -143,6 +143,7 @@ void gs_vcache_set_complete(gs_vcache *c, int complete)
     c->complete = complete && c->bloom;
     gs_vks_clear(c->keysets);
     gs_vum_clear(c->usermap);
+    gs_vcache_publish_sets(c);
     if (c->bloom)
         memset(c->bloom, 0, (c->bloom_mask + 1) / 8);
 }
@@ -170,6 +171,7 @@ void gs_vcache_clear(gs_vcache *c)
     c->complete = 0;
     gs_vks_clear(c->keysets);
     gs_vum_clear(c->usermap);
+    gs_vcache_publish_sets(c);
 }
 
 gs_vtombs *gs_vcache_tombs(gs_vcache *c)

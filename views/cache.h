@@ -107,8 +107,9 @@ typedef struct gs_vcache_stats {
 } gs_vcache_stats;
 /* Record the keysets' and user map's size for gs_vcache_stats_get. They
  * belong to the applier, which changes them without the lock; it calls
- * this with the lock held for writing, so readers of the stats (under the
- * read lock) never look at the sets themselves. */
+ * this with the lock held for writing after each commit (clear and
+ * set_complete, which empty them, call it themselves), so readers of the
+ * stats (under the read lock) never look at the sets themselves. */
 void gs_vcache_publish_sets(gs_vcache *c);
 void gs_vcache_stats_get(const gs_vcache *c, gs_vcache_stats *out);
 
