@@ -161,6 +161,26 @@ GS_API int gs_options_set_view_rules(gs_options *opts, uint32_t keep);
  * else GS_EMISUSE. Not stored: every open chooses its own. */
 GS_API int gs_options_set_views_memory(gs_options *opts, uint64_t entity_cache_bytes,
                                        uint64_t block_cache_bytes, uint64_t write_buffer_bytes);
+/* How the views compress the blocks of their largest families (members,
+ * users, presences), the ones the entity cache cannot hold at large guild
+ * counts so that point reads and updates decompress a block from disk:
+ * - GS_VIEWS_COMPRESSION_ZSTD: smallest on disk (the default);
+ * - GS_VIEWS_COMPRESSION_LZ4: about twice the point-read speed once those
+ *   families outgrow the caches, for about 15 % more bytes on disk (README,
+ *   "Views compression", has the figures).
+ * The other families stay zstd. Not set (GS_VIEWS_COMPRESSION_DEFAULT): the
+ * views keep the choice they were built with, zstd for new views. Set: the
+ * choice is stored with the views and holds for later opens that set none.
+ * Changing it needs no rebuild: files already written keep their
+ * compression and are read as they are; flushes and compactions write the
+ * new one from then on. Applies to writable opens; gs_views_status_get
+ * reports the choice in force. Other values are refused with GS_EMISUSE. */
+typedef enum gs_views_compression {
+    GS_VIEWS_COMPRESSION_DEFAULT = 0,
+    GS_VIEWS_COMPRESSION_ZSTD = 1,
+    GS_VIEWS_COMPRESSION_LZ4 = 2
+} gs_views_compression;
+GS_API int gs_options_set_views_compression(gs_options *opts, gs_views_compression c);
 /* Deepest accepted JSON nesting (default 256), counted as the parser does:
  * the top-level value is depth 1 and each member or element is one deeper,
  * so `{"d":[1]}` has depth 3. */
@@ -437,8 +457,9 @@ typedef struct gs_views_status {
     uint64_t failed_records;  /* records that could not be applied, ever */
     uint32_t nfailures;       /* entries in failures[] */
     gs_views_failure failures[GS_VIEWS_FAILURES_MAX]; /* the newest, newest first */
-    int rebuilt_on_open;      /* 1 if this open wiped the views (rules or schema changed) */
-    char rebuild_reason[128]; /* why, or "" */
+    int rebuilt_on_open;              /* 1 if this open wiped the views (rules or schema changed) */
+    char rebuild_reason[128];         /* why, or "" */
+    gs_views_compression compression; /* of the large families (ZSTD or LZ4) */
 } gs_views_status;
 
 /* Fill *out. GS_EVIEW when the store has no views. Thread-safe. */

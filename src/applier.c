@@ -234,6 +234,7 @@ static int open_writable(gs_store *st, struct gs_applier *a, gs_err *err)
     tuning.entity_cache_bytes = (size_t)st->opts.entity_cache_bytes;
     tuning.cache_bytes = (size_t)st->opts.block_cache_bytes;
     tuning.db_write_buffer_bytes = (size_t)st->opts.write_buffer_bytes;
+    tuning.compression = st->opts.views_compression;
     int rc = gs_views_open_tuned(st->views_dir, &rules, &tuning, &a->views, err);
     if (rc)
         return rc;

@@ -142,6 +142,15 @@ int gs_options_set_views_memory(gs_options *opts, uint64_t entity_cache_bytes,
     return GS_OK;
 }
 
+int gs_options_set_views_compression(gs_options *opts, gs_views_compression c)
+{
+    if (!opts || (c != GS_VIEWS_COMPRESSION_DEFAULT && c != GS_VIEWS_COMPRESSION_ZSTD &&
+                  c != GS_VIEWS_COMPRESSION_LZ4))
+        return GS_EMISUSE;
+    opts->views_compression = c;
+    return GS_OK;
+}
+
 int gs_options_set_views(gs_options *opts, int enabled)
 {
     if (!opts)

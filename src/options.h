@@ -20,6 +20,7 @@ struct gs_options {
     uint32_t view_rules; /* GS_VIEW_BIT mask, when view_rules_set */
     /* gs_options_set_views_memory; 0: the views' default */
     uint64_t entity_cache_bytes, block_cache_bytes, write_buffer_bytes;
+    gs_views_compression views_compression; /* DEFAULT: the views' stored choice */
 };
 
 void gs_options_defaults(struct gs_options *o);

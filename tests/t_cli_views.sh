@@ -194,6 +194,38 @@ for bad in ("0", "1048577", "x", "-3"):
 rc, out, _ = gs(M, "views", "status", "--json")
 ok(rc == 0 and json.loads(out)["head_lsn"] == head, "refused ingests appended nothing")
 
+# Views compression: lz4 for the big families gives the same views, is
+# stored (a later ingest without the option keeps it), is changed by
+# `views rebuild --views-compression`, and bad values are refused.
+Z = f"{T}/lz4"
+rc, _, err = gs(Z, "init")
+ok(rc == 0, f"init for compression ({err})")
+rc, _, err = gs(Z, "ingest", "-q", "--views-compression", "lz4", f"{FIX}/scenario.ndjson")
+ok(rc == 0, f"ingest --views-compression lz4 exit 0 ({err})")
+rc, _, err = gs(Z, "ingest", "-q", f"{T}/unknown.ndjson")
+ok(rc == 0, f"second ingest without the option exit 0 ({err})")
+ok(dump(Z) == before, "lz4: the same views")
+rc, out, _ = gs(Z, "views", "status", "--json")
+ok(rc == 0 and json.loads(out).get("compression") == "lz4", f"status --json: lz4 kept ({out.strip()})")
+rc, out, _ = gs(Z, "views", "status")
+ok(rc == 0 and "compression:     lz4" in out, "status: compression lz4")
+rc, out, err = gs(Z, "views", "rebuild", "--views-compression", "zstd", "--json")
+ok(rc == 0 and json.loads(out).get("compression") == "zstd", f"views rebuild --views-compression zstd ({err})")
+ok(dump(Z) == before, "rebuilt with zstd: the same views")
+ok(json.loads(gs(Z, "views", "status", "--json")[1]).get("compression") == "zstd",
+   "zstd stored for later opens")
+head = json.loads(gs(Z, "views", "status", "--json")[1])["head_lsn"]
+for args in (["ingest", "-q", "--views-compression", "gzip", f"{FIX}/scenario.ndjson"],
+             ["ingest", "-q", f"{FIX}/scenario.ndjson", "--views-compression"],
+             ["views", "rebuild", "--views-compression", "LZ4"],
+             ["views", "status", "--views-compression", "lz4"]):
+    rc, _, _ = gs(Z, *args)
+    ok(rc == 2, f"{' '.join(args[:4])}: exit 2 (got {rc})")
+ok(json.loads(gs(Z, "views", "status", "--json")[1])["head_lsn"] == head,
+   "refused commands appended nothing")
+ok(json.loads(gs(S, "views", "status", "--json")[1]).get("compression") == "zstd",
+   "a store never told otherwise is zstd")
+
 # Rules: chosen at init, kept across opens, changed by `views rules`
 # (which rebuilds), refused when malformed.
 R = f"{T}/rules"

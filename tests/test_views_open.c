@@ -1,7 +1,8 @@
 /*
  * test_views_open.c - open and reopen: rules (types kept), rules or schema
  * changes wipe the views and say why, unknown column families, read-only
- * opens, and that watermark and entities survive a close together.
+ * opens, that watermark and entities survive a close together, and the
+ * stored compression choice of the big families.
  */
 #include "gs_common.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "support_views.h"
 #include "views_int.h"
@@ -283,6 +285,201 @@ static void test_readonly(void **state)
     gs_tv_rmtree(dir);
 }
 
+/* The value of `key` in the [CFOptions "cf"] section of the newest
+ * OPTIONS-* file of dir (what RocksDB runs with now), into out. */
+static void cf_option(const char *dir, const char *cf, const char *key, char *out, size_t len)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char newest[64] = "";
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "OPTIONS-", 8) == 0 && strlen(e->d_name) < sizeof(newest) &&
+            (strlen(e->d_name) > strlen(newest) ||
+             (strlen(e->d_name) == strlen(newest) && strcmp(e->d_name, newest) > 0)))
+            snprintf(newest, sizeof(newest), "%s", e->d_name);
+    closedir(d);
+    assert_true(newest[0] != '\0');
+    char path[512], line[512], section[128], want[160];
+    snprintf(path, sizeof(path), "%s/%s", dir, newest);
+    snprintf(section, sizeof(section), "[CFOptions \"%s\"]", cf);
+    snprintf(want, sizeof(want), "  %s=", key);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int in = 0;
+    out[0] = '\0';
+    while (fgets(line, sizeof(line), f)) {
+        if (line[0] == '[')
+            in = strncmp(line, section, strlen(section)) == 0;
+        else if (in && strncmp(line, want, strlen(want)) == 0) {
+            snprintf(out, len, "%s", line + strlen(want));
+            out[strcspn(out, "\n")] = '\0';
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static gs_views *open_comp(const char *dir, gs_views_compression c)
+{
+    gs_views_tuning t = {0};
+    t.compression = c;
+    gs_views *v;
+    assert_int_equal(gs_views_open_tuned(dir, NULL, &t, &v, NULL), GS_OK);
+    return v;
+}
+
+static void assert_comp(gs_views *v, const char *dir, gs_views_compression c)
+{
+    assert_int_equal(gs_views_get_compression(v), c);
+    gs_views_status st;
+    assert_int_equal(gs_views_status_read(v, &st, NULL), GS_OK);
+    assert_int_equal(st.compression, c);
+    char val[64];
+    const char *want = c == GS_VIEWS_COMPRESSION_LZ4 ? "kLZ4Compression" : "kZSTD";
+    static const char *const big[] = {"member", "user", "presence"};
+    for (size_t i = 0; i < GS_ARRAY_LEN(big); i++) {
+        cf_option(dir, big[i], "compression", val, sizeof(val));
+        assert_string_equal(val, want);
+        cf_option(dir, big[i], "bottommost_compression", val, sizeof(val));
+        assert_string_equal(val, want);
+    }
+    /* The small families stay zstd whatever the choice. */
+    cf_option(dir, "channel", "compression", val, sizeof(val));
+    assert_string_equal(val, "kZSTD");
+}
+
+/* gs_tv_dump without the meta line of the compression choice, the one
+ * thing these tests change. */
+static char *dump_data(gs_views *v)
+{
+    char *d = gs_tv_dump(v);
+    static const char comp_line[] = "meta\t636f6d7072657373696f6e\t"; /* "compression" */
+    char *l = strstr(d, comp_line);
+    if (l) {
+        char *nl = strchr(l, '\n');
+        memmove(l, nl ? nl + 1 : l + strlen(l), strlen(nl ? nl + 1 : l + strlen(l)) + 1);
+    }
+    return d;
+}
+
+static void compact_all(gs_views *v)
+{
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++)
+        rocksdb_compact_range_cf(v->db, v->cf[cf], NULL, 0, NULL, 0);
+}
+
+static void test_compression_stored(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views *v = open_comp(dir, GS_VIEWS_COMPRESSION_LZ4);
+    assert_null(gs_views_wiped_reason(v));
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_LZ4);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 5), GS_OK);
+    compact_all(v);
+    char *ref = dump_data(v);
+    uint64_t wm = gs_views_watermark(v);
+    assert_int_equal(gs_views_close(v, NULL), GS_OK);
+
+    /* No choice: the stored one holds. */
+    v = open_comp(dir, GS_VIEWS_COMPRESSION_DEFAULT);
+    assert_null(gs_views_wiped_reason(v));
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_LZ4);
+    assert_int_equal(gs_views_watermark(v), wm);
+    gs_views_close(v, NULL);
+    gs_views *r;
+    assert_int_equal(gs_views_open_readonly(dir, &r, NULL), GS_OK);
+    assert_int_equal(gs_views_get_compression(r), GS_VIEWS_COMPRESSION_LZ4);
+    gs_views_close(r, NULL);
+
+    /* Back to zstd: no rebuild; the LZ4 files read as before, and are
+     * rewritten as zstd by a compaction with the same contents. */
+    v = open_comp(dir, GS_VIEWS_COMPRESSION_ZSTD);
+    assert_null(gs_views_wiped_reason(v));
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_ZSTD);
+    assert_int_equal(gs_views_watermark(v), wm);
+    char *d = dump_data(v);
+    assert_string_equal(d, ref);
+    free(d);
+    compact_all(v);
+    d = dump_data(v);
+    assert_string_equal(d, ref);
+    free(d);
+    gs_views_close(v, NULL);
+    v = open_comp(dir, GS_VIEWS_COMPRESSION_DEFAULT);
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_ZSTD);
+    gs_views_close(v, NULL);
+
+    /* A rebuild (here for new rules) keeps the stored choice. */
+    v = open_comp(dir, GS_VIEWS_COMPRESSION_LZ4);
+    gs_views_close(v, NULL);
+    gs_views_rules some = {.keep = GS_VIEW_ALL & ~GS_VIEW_BIT(GS_VIEW_PRESENCE)};
+    assert_int_equal(gs_views_open(dir, &some, &v, NULL), GS_OK);
+    assert_non_null(strstr(gs_views_wiped_reason(v), "rules changed"));
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_LZ4);
+    /* And so does a wipe (views rebuild). */
+    assert_int_equal(gs_views_wipe(v, NULL), GS_OK);
+    gs_views_close(v, NULL);
+    assert_int_equal(gs_views_open(dir, &some, &v, NULL), GS_OK);
+    assert_null(gs_views_wiped_reason(v));
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_LZ4);
+    gs_views_close(v, NULL);
+    free(ref);
+    gs_tv_rmtree(dir);
+
+    gs_options *o;
+    assert_int_equal(gs_options_create(&o), GS_OK);
+    assert_int_equal(gs_options_set_views_compression(o, (gs_views_compression)3), GS_EMISUSE);
+    assert_int_equal(gs_options_set_views_compression(o, (gs_views_compression)-1), GS_EMISUSE);
+    assert_int_equal(gs_options_set_views_compression(NULL, GS_VIEWS_COMPRESSION_LZ4), GS_EMISUSE);
+    assert_int_equal(gs_options_set_views_compression(o, GS_VIEWS_COMPRESSION_LZ4), GS_OK);
+    assert_int_equal(gs_options_set_views_compression(o, GS_VIEWS_COMPRESSION_DEFAULT), GS_OK);
+    gs_options_destroy(o);
+}
+
+/* Views from before the choice was stored (no key), or with a damaged or
+ * unknown value: zstd, and never a rebuild (every file names its own
+ * compression, so the data reads the same whatever the key says). */
+static void test_compression_absent_or_damaged(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *val;
+        size_t len;
+    } cases[] = {{NULL, 0}, {"\0\0\2", 3}, {"\0\0\0\x09", 4}, {"\0\0\0\0\0\0\0\2", 8}};
+    for (size_t i = 0; i < GS_ARRAY_LEN(cases); i++) {
+        char dir[256];
+        gs_tv_tmpdir(dir, sizeof(dir));
+        gs_views *v = open_comp(dir, GS_VIEWS_COMPRESSION_LZ4);
+        assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
+        char *ref = dump_data(v);
+        char *rerr = NULL;
+        if (cases[i].val)
+            put_meta(v, GS_VMETA_COMP, cases[i].val, cases[i].len);
+        else
+            rocksdb_delete_cf(v->db, v->wo, v->cf[GS_VCF_META], GS_VMETA_COMP,
+                              strlen(GS_VMETA_COMP), &rerr);
+        assert_null(rerr);
+        gs_views_close(v, NULL);
+        v = open_comp(dir, GS_VIEWS_COMPRESSION_DEFAULT);
+        assert_null(gs_views_wiped_reason(v));
+        assert_int_equal(gs_views_watermark(v), 29);
+        assert_comp(v, dir, GS_VIEWS_COMPRESSION_ZSTD);
+        char *d = dump_data(v);
+        assert_string_equal(d, ref);
+        free(d);
+        free(ref);
+        gs_views_close(v, NULL);
+        /* The settled choice was stored: the next open finds zstd. */
+        v = open_comp(dir, GS_VIEWS_COMPRESSION_DEFAULT);
+        assert_comp(v, dir, GS_VIEWS_COMPRESSION_ZSTD);
+        gs_views_close(v, NULL);
+        gs_tv_rmtree(dir);
+    }
+}
+
 static void test_second_writer_busy(void **state)
 {
     (void)state;
@@ -309,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_unknown_family_wipes),
         cmocka_unit_test(test_readonly),
         cmocka_unit_test(test_second_writer_busy),
+        cmocka_unit_test(test_compression_stored),
+        cmocka_unit_test(test_compression_absent_or_damaged),
     };
     return cmocka_run_group_tests(tests, gs_tv_scen_setup, gs_tv_scen_teardown);
 }

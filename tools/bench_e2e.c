@@ -381,6 +381,8 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
 
 /* --entity-cache-mb, --block-cache-mb, --write-buffer-mb (0: default). */
 static uint64_t budget_mb[3];
+/* --views-compression (DEFAULT: the views' zstd). */
+static gs_views_compression views_comp;
 
 static void run_one(const char *gen, const struct shape *sh, unsigned scale, const char *dir,
                     const char *input, int keep, struct result *r)
@@ -409,6 +411,8 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     if (gs_options_set_views_memory(o, budget_mb[0] << 20, budget_mb[1] << 20,
                                     budget_mb[2] << 20) != GS_OK)
         die("memory budgets", "each is 0 (default) or 1 MiB .. 1 TiB");
+    if (gs_options_set_views_compression(o, views_comp) != GS_OK)
+        die("views compression", "zstd or lz4");
     gs_store *st = NULL;
     if (gs_store_open(store, o, &st) != GS_OK)
         die("open", gs_open_errmsg());
@@ -536,11 +540,16 @@ int main(int argc, char **argv)
             budget_mb[1] = strtoull(argv[++i], NULL, 10);
         else if (strcmp(a, "--write-buffer-mb") == 0 && v)
             budget_mb[2] = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(a, "--views-compression") == 0 && v && strcmp(v, "zstd") == 0 && ++i)
+            views_comp = GS_VIEWS_COMPRESSION_ZSTD;
+        else if (strcmp(a, "--views-compression") == 0 && v && strcmp(v, "lz4") == 0 && ++i)
+            views_comp = GS_VIEWS_COMPRESSION_LZ4;
         else {
             fprintf(stderr, "usage: gatestore-bench-e2e [--shape small|default|chunked|large] "
                             "[--scales 1,2,4] [--dir DIR] [--input FILE] [--json] [--keep]\n"
                             "       [--entity-cache-mb N] [--block-cache-mb N] "
-                            "[--write-buffer-mb N]   (views memory budgets; 0 = default)\n");
+                            "[--write-buffer-mb N]   (views memory budgets; 0 = default)\n"
+                            "       [--views-compression zstd|lz4]\n");
             return 2;
         }
     }

@@ -120,6 +120,22 @@ int gs_cli_rules_arg(const char *cmd, int argc, char **argv, int *i, uint32_t *m
     return 1;
 }
 
+int gs_cli_parse_compression(const char *s, gs_views_compression *out)
+{
+    if (strcmp(s, "zstd") == 0)
+        *out = GS_VIEWS_COMPRESSION_ZSTD;
+    else if (strcmp(s, "lz4") == 0)
+        *out = GS_VIEWS_COMPRESSION_LZ4;
+    else
+        return -1;
+    return 0;
+}
+
+const char *gs_cli_compression_name(gs_views_compression c)
+{
+    return c == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd";
+}
+
 int gs_cli_parse_u64(const char *s, uint64_t *out)
 {
     if (!s || !isdigit((unsigned char)*s))

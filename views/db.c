@@ -323,6 +323,69 @@ static int db_destroy(gs_views *v, gs_err *err)
     return GS_OK;
 }
 
+/* The stored compression choice: DEFAULT when there is none (views built
+ * before it was recorded, all zstd) or it is not one we know; a damaged
+ * value must not cost a rebuild, since the files hold their own type. */
+static int read_stored_comp(gs_views *v, gs_err *err)
+{
+    char *rerr = NULL;
+    size_t len = 0;
+    char *val = rocksdb_get_cf(v->db, v->ro, v->cf[GS_VCF_META], GS_VMETA_COMP,
+                               strlen(GS_VMETA_COMP), &len, &rerr);
+    if (rerr)
+        return gs_vdb_err(err, rerr, "cannot read views meta");
+    uint32_t c = val && len == 4 ? gs_get_be32((const uint8_t *)val) : 0;
+    rocksdb_free(val);
+    v->stored_comp = c == GS_VIEWS_COMPRESSION_ZSTD || c == GS_VIEWS_COMPRESSION_LZ4
+                         ? (gs_views_compression)c
+                         : GS_VIEWS_COMPRESSION_DEFAULT;
+    return GS_OK;
+}
+
+/* Settle the big families' compression once the database is open: the
+ * asked-for choice, else the stored one, else zstd (what the families were
+ * opened with). A new choice is stored and flushed at once, so it holds for
+ * the next open even if this process dies before writing anything. */
+static int settle_compression(gs_views *v, gs_err *err)
+{
+    if (!v->comp)
+        v->comp = v->stored_comp ? v->stored_comp : GS_VIEWS_COMPRESSION_ZSTD;
+    if (v->read_only)
+        return GS_OK;
+    char *rerr = NULL;
+    if (v->stored_comp != v->comp) {
+        uint8_t u32[4];
+        gs_be32(u32, (uint32_t)v->comp);
+        rocksdb_put_cf(v->db, v->wo, v->cf[GS_VCF_META], GS_VMETA_COMP, strlen(GS_VMETA_COMP),
+                       (const char *)u32, 4, &rerr);
+        if (rerr)
+            return gs_vdb_err(err, rerr, "cannot store the views' compression");
+        rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+        if (!fo)
+            return gs_err_set(err, GS_ENOMEM, "cannot create views flush options");
+        rocksdb_flushoptions_set_wait(fo, 1);
+        rocksdb_flush_cf(v->db, fo, v->cf[GS_VCF_META], &rerr);
+        rocksdb_flushoptions_destroy(fo);
+        if (rerr)
+            return gs_vdb_err(err, rerr, "cannot store the views' compression");
+        v->stored_comp = v->comp;
+    }
+    if (v->comp != GS_VIEWS_COMPRESSION_LZ4)
+        return GS_OK;
+    /* Both settings are mutable: flushes and compactions from now on use
+     * LZ4; files already written keep what they were written with. */
+    static const char *const keys[2] = {"compression", "bottommost_compression"};
+    static const char *const vals[2] = {"kLZ4Compression", "kLZ4Compression"};
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
+        if (!big_cf(cf))
+            continue;
+        rocksdb_set_options_cf(v->db, v->cf[cf], 2, keys, vals, &rerr);
+        if (rerr)
+            return gs_vdb_err(err, rerr, "cannot set the views' compression");
+    }
+    return GS_OK;
+}
+
 static int write_init_meta(gs_views *v, gs_err *err)
 {
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
@@ -334,6 +397,7 @@ static int write_init_meta(gs_views *v, gs_err *err)
     rocksdb_writebatch_destroy(b);
     if (rerr)
         return gs_vdb_err(err, rerr, "cannot initialize views meta");
+    v->stored_comp = v->comp ? v->comp : GS_VIEWS_COMPRESSION_ZSTD;
     return GS_OK;
 }
 
@@ -373,6 +437,13 @@ static int check_meta(gs_views *v, char *reason, size_t reason_len, gs_err *err)
             return gs_err_set(err, GS_ENOTFOUND, "views %s are empty", v->dir);
         return write_init_meta(v, err);
     }
+    /* Before the schema check, so a rebuild keeps the choice (like the
+     * rules below). */
+    rc = read_stored_comp(v, err);
+    if (rc != GS_OK)
+        return rc;
+    if (!v->comp && !v->read_only)
+        v->comp = v->stored_comp;
     if (v->use_stored) {
         /* Taken before the schema check so a rebuild for a new schema keeps
          * the rules the views had. Damaged rules fall through to the wipe
@@ -475,6 +546,7 @@ int gs_views_open_tuned(const char *dir, const gs_views_rules *rules, const gs_v
         return GS_ENOMEM;
     if (tuning)
         v->tuning = *tuning;
+    v->comp = v->tuning.compression;
     v->keep = rules && !rules->use_stored ? rules->keep & GS_VIEW_ALL : GS_VIEW_ALL;
     v->use_stored = rules && rules->use_stored;
     int rc = options_create(v, err);
@@ -537,6 +609,8 @@ int gs_views_open_tuned(const char *dir, const gs_views_rules *rules, const gs_v
         goto fail;
     }
     rc = gs_json_create(GS_VIEWS_MAX_FRAME, GS_VIEWS_MAX_DEPTH, &v->json, err);
+    if (rc == GS_OK)
+        rc = settle_compression(v, err);
     if (rc != GS_OK)
         goto fail;
     *out = v;
@@ -576,6 +650,8 @@ int gs_views_open_readonly(const char *dir, gs_views **out, gs_err *err)
         goto fail;
     }
     rc = load_state(v, err);
+    if (rc == GS_OK)
+        rc = settle_compression(v, err);
     if (rc != GS_OK)
         goto fail;
     *out = v;
@@ -613,4 +689,9 @@ gs_views_rules gs_views_get_rules(const gs_views *v)
 {
     gs_views_rules r = {v->keep, 0};
     return r;
+}
+
+gs_views_compression gs_views_get_compression(const gs_views *v)
+{
+    return v->comp;
 }

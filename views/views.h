@@ -68,6 +68,10 @@ typedef struct gs_views_tuning {
     size_t db_write_buffer_bytes;    /* all write buffers together */
     size_t entity_cache_bytes;       /* in-process entity cache (cache.h) */
     int no_entity_cache;             /* 1: none */
+    /* Block compression of the big families (gs_views_compression); DEFAULT
+     * keeps the stored choice (zstd for new views). A choice other than the
+     * stored one is stored at open; no rebuild (FORMAT.md, meta). */
+    gs_views_compression compression;
 } gs_views_tuning;
 
 /* gs_views_open with tuning (may be NULL). */
@@ -90,6 +94,8 @@ int gs_views_close(gs_views *v, gs_err *err);
 uint64_t gs_views_watermark(gs_views *v);
 /* The rules the views were built with. */
 gs_views_rules gs_views_get_rules(const gs_views *v);
+/* The compression of the big families in force (ZSTD or LZ4). */
+gs_views_compression gs_views_get_compression(const gs_views *v);
 
 /*
  * Apply n records (ascending LSN). Records with lsn <= watermark are

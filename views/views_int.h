@@ -47,6 +47,9 @@ struct gs_views {
 
     uint32_t keep;  /* rules */
     int use_stored; /* take the stored rules (gs_views_rules.use_stored) */
+    /* Big families' compression: asked for (tuning, DEFAULT = stored), then
+     * in force once open; and what the meta family holds (DEFAULT: none). */
+    gs_views_compression comp, stored_comp;
     gs_views_tuning tuning;
 
     /* Entity values as committed (cache.h). Lookups hold cache_lock for
@@ -92,13 +95,14 @@ size_t gs_vdb_write_buffer_budget(const gs_views *v);
 
 /* ---- meta.c: keys of the meta family ---- */
 
-#define GS_VMETA_FORMAT     "format"     /* u32 BE view schema version */
-#define GS_VMETA_RULES      "rules"      /* u32 BE keep mask */
-#define GS_VMETA_WATERMARK  "watermark"  /* u64 BE */
-#define GS_VMETA_FAILCOUNT  "fail_count" /* u64 BE */
-#define GS_VMETA_ME         "me"         /* u64 BE current user id */
-#define GS_VMETA_FAIL       "fail/"      /* + u8 slot -> msgpack [lsn, event, reason] */
-#define GS_VMETA_AVAIL      "avail/"     /* + u64 BE guild -> u8 1 = unavailable */
+#define GS_VMETA_FORMAT     "format"      /* u32 BE view schema version */
+#define GS_VMETA_RULES      "rules"       /* u32 BE keep mask */
+#define GS_VMETA_WATERMARK  "watermark"   /* u64 BE */
+#define GS_VMETA_FAILCOUNT  "fail_count"  /* u64 BE */
+#define GS_VMETA_ME         "me"          /* u64 BE current user id */
+#define GS_VMETA_COMP       "compression" /* u32 BE gs_views_compression of big families */
+#define GS_VMETA_FAIL       "fail/"       /* + u8 slot -> msgpack [lsn, event, reason] */
+#define GS_VMETA_AVAIL      "avail/"      /* + u64 BE guild -> u8 1 = unavailable */
 #define GS_VMETA_FAIL_SLOTS 16
 
 /* Read a u64 (or u32) meta value outside a transaction: 1 found, 0 absent. */
