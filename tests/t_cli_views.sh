@@ -225,6 +225,15 @@ ok(json.loads(gs(Z, "views", "status", "--json")[1])["head_lsn"] == head,
    "refused commands appended nothing")
 ok(json.loads(gs(S, "views", "status", "--json")[1]).get("compression") == "zstd",
    "a store never told otherwise is zstd")
+Z2 = f"{T}/lz4init"
+rc, _, err = gs(Z2, "init", "--drop", "presence", "--views-compression", "lz4")
+ok(rc == 0, f"init --views-compression lz4 ({err})")
+sj = json.loads(gs(Z2, "views", "status", "--json")[1])
+ok(sj.get("compression") == "lz4" and "presence" not in sj["types_kept"],
+   f"init stored lz4 and the rules ({sj})")
+ok(gs(Z2, "init", "--views-compression", "zstd")[0] == 0, "init of an existing store changes it")
+ok(json.loads(gs(Z2, "views", "status", "--json")[1]).get("compression") == "zstd", "now zstd")
+ok(gs(Z2, "init", "--views-compression", "bzip2")[0] == 2, "init --views-compression bzip2: exit 2")
 
 # Rules: chosen at init, kept across opens, changed by `views rules`
 # (which rebuilds), refused when malformed.
