@@ -297,10 +297,10 @@ static void cf_option(const char *dir, const char *cf, const char *key, char *ou
         if (strncmp(e->d_name, "OPTIONS-", 8) == 0 && strlen(e->d_name) < sizeof(newest) &&
             (strlen(e->d_name) > strlen(newest) ||
              (strlen(e->d_name) == strlen(newest) && strcmp(e->d_name, newest) > 0)))
-            snprintf(newest, sizeof(newest), "%s", e->d_name);
+            memcpy(newest, e->d_name, strlen(e->d_name) + 1);
     closedir(d);
     assert_true(newest[0] != '\0');
-    char path[512], line[512], section[128], want[160];
+    char path[600], line[512], section[128], want[160];
     snprintf(path, sizeof(path), "%s/%s", dir, newest);
     snprintf(section, sizeof(section), "[CFOptions \"%s\"]", cf);
     snprintf(want, sizeof(want), "  %s=", key);
