@@ -57,6 +57,7 @@ struct result {
     double where_ms;
     uint64_t where_count, channels_total;
     double rebuild_s;
+    gs_views_compression comp; /* in force after the ingest */
     uint64_t log_bytes, views_bytes;
     long peak_rss_kb;
     long confirmed_peak_rss_kb; /* peak RSS when the views reached the head */
@@ -422,6 +423,10 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     r->confirmed_peak_rss_kb = ru.ru_maxrss;
     if (gs_views_memory_get(st, &r->mem) != GS_OK)
         die("views memory", gs_store_errmsg(st));
+    gs_views_status vs;
+    if (gs_views_status_get(st, &vs) != GS_OK)
+        die("views status", gs_store_errmsg(st));
+    r->comp = vs.compression;
 
     time_gets(st, "member", 200000, &r->member_p50_us, &r->member_p99_us);
     time_gets(st, "guild", 100000, &r->guild_p50_us, &r->guild_p99_us);
@@ -463,6 +468,8 @@ static void print_table(const struct result *r, size_t n)
     } while (0)
     ROW("input MB", ".1f", (double)r[i].bytes / 1e6);
     ROW("frames stored", PRIu64, r[i].frames);
+    ROW("views compression (big families)", "s",
+        r[i].comp == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd");
     ROW("baseline: plain read MB/s", ".0f", r[i].read_mbs);
     ROW("baseline: zstd -1 -T1 MB/s", ".1f", r[i].zstd_mbs);
     ROW("baseline: simdjson parse MB/s", ".1f", r[i].parse_mbs);
@@ -498,8 +505,9 @@ static void print_table(const struct result *r, size_t n)
 static void print_json(const struct result *r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        printf("{\"format\":1,\"shape\":\"%s\",\"scale\":%u,\"bytes\":%" PRIu64
-               ",\"frames\":%" PRIu64 ",\"read_mbs\":%.1f,\"zstd_mbs\":%.1f,\"parse_mbs\":%.1f,"
+        printf("{\"format\":1,\"shape\":\"%s\",\"scale\":%u,\"views_compression\":\"%s\","
+               "\"bytes\":%" PRIu64 ",\"frames\":%" PRIu64
+               ",\"read_mbs\":%.1f,\"zstd_mbs\":%.1f,\"parse_mbs\":%.1f,"
                "\"confirm_s\":%.4f,\"snapshot_s\":%.4f,\"update_s\":%.4f,\"update_events\":%" PRIu64
                ",\"member_p50_us\":%.3f,\"member_p99_us\":%.3f,\"guild_p50_us\":%.3f,"
                "\"guild_p99_us\":%.3f,\"where_ms\":%.4f,\"where_matches\":%" PRIu64
@@ -507,10 +515,11 @@ static void print_json(const struct result *r, size_t n)
                ",\"views_bytes\":%" PRIu64 ",\"peak_rss_kb\":%ld,\"confirmed_peak_rss_kb\":%ld,"
                "\"entity_cache_bytes\":%" PRIu64 ",\"block_cache_bytes\":%" PRIu64
                ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64 "}\n",
-               r[i].shape, r[i].scale, r[i].bytes, r[i].frames, r[i].read_mbs, r[i].zstd_mbs,
-               r[i].parse_mbs, r[i].confirm_s, r[i].snap_s, r[i].upd_s, r[i].upd_frames,
-               r[i].member_p50_us, r[i].member_p99_us, r[i].guild_p50_us, r[i].guild_p99_us,
-               r[i].where_ms, r[i].where_count, r[i].channels_total, r[i].rebuild_s, r[i].log_bytes,
+               r[i].shape, r[i].scale, r[i].comp == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd",
+               r[i].bytes, r[i].frames, r[i].read_mbs, r[i].zstd_mbs, r[i].parse_mbs,
+               r[i].confirm_s, r[i].snap_s, r[i].upd_s, r[i].upd_frames, r[i].member_p50_us,
+               r[i].member_p99_us, r[i].guild_p50_us, r[i].guild_p99_us, r[i].where_ms,
+               r[i].where_count, r[i].channels_total, r[i].rebuild_s, r[i].log_bytes,
                r[i].views_bytes, r[i].peak_rss_kb, r[i].confirmed_peak_rss_kb,
                r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes, r[i].mem.memtable_bytes,
                r[i].mem.table_readers_bytes);
