@@ -42,10 +42,8 @@
 #include "store_priv.h"
 #include "views.h"
 
-#define APPLY_BATCH_RECORDS 4096
-#define APPLY_BATCH_BYTES   (8u << 20)
-#define FOLLOW_WAIT_MS      5
-#define FEED_BATCH          512
+#define FOLLOW_WAIT_MS 5
+#define FEED_BATCH     512
 /* While batches stream in back to back, STORE/watermark is rewritten at
  * most this often, and at once when the applier catches up: readers in
  * other processes poll it every millisecond or two, and a pwrite per batch
