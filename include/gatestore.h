@@ -166,14 +166,14 @@ GS_API int gs_options_set_views_memory(gs_options *opts, uint64_t entity_cache_b
  * counts so that point reads and updates decompress a block from disk:
  * - GS_VIEWS_COMPRESSION_ZSTD: smallest on disk (the default);
  * - GS_VIEWS_COMPRESSION_LZ4: about twice the point-read speed once those
- *   families outgrow the caches, for about 15 % more bytes on disk (README,
+ *   families outgrow the caches, for 10-17 % more bytes on disk (README,
  *   "Views compression", has the figures).
  * The other families stay zstd. Not set (GS_VIEWS_COMPRESSION_DEFAULT): the
  * views keep the choice they were built with, zstd for new views. Set: the
  * choice is stored with the views and holds for later opens that set none.
  * Changing it needs no rebuild: files already written keep their
  * compression and are read as they are; flushes and compactions write the
- * new one from then on. Applies to writable opens; gs_views_status_get
+ * new one from then on. Applies to writable opens; gs_views_compression_get
  * reports the choice in force. Other values are refused with GS_EMISUSE. */
 typedef enum gs_views_compression {
     GS_VIEWS_COMPRESSION_DEFAULT = 0,
@@ -457,13 +457,18 @@ typedef struct gs_views_status {
     uint64_t failed_records;  /* records that could not be applied, ever */
     uint32_t nfailures;       /* entries in failures[] */
     gs_views_failure failures[GS_VIEWS_FAILURES_MAX]; /* the newest, newest first */
-    int rebuilt_on_open;              /* 1 if this open wiped the views (rules or schema changed) */
-    char rebuild_reason[128];         /* why, or "" */
-    gs_views_compression compression; /* of the large families (ZSTD or LZ4) */
+    int rebuilt_on_open;      /* 1 if this open wiped the views (rules or schema changed) */
+    char rebuild_reason[128]; /* why, or "" */
 } gs_views_status;
 
 /* Fill *out. GS_EVIEW when the store has no views. Thread-safe. */
 GS_API int gs_views_status_get(gs_store *st, gs_views_status *out);
+/* The compression of the views' large families in force
+ * (GS_VIEWS_COMPRESSION_ZSTD or _LZ4; gs_options_set_views_compression).
+ * GS_EVIEW when the store has no views. Thread-safe. A getter rather than a
+ * gs_views_status field, so that struct keeps its size for callers built
+ * against 0.1.0. */
+GS_API int gs_views_compression_get(gs_store *st, gs_views_compression *out);
 
 /* Memory the views of this process hold now, in bytes. The entity cache,
  * the block cache and the write buffers are bounded by their budgets

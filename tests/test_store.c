@@ -410,6 +410,40 @@ static void test_close_drains_backlog(void **state)
     gs_test_rmtree(dir);
 }
 
+/* The compression choice through the store: set by the options, kept by
+ * an open that sets none, reported by gs_views_compression_get. */
+static void test_views_compression_api(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_test_tmpdir(dir, sizeof(dir));
+    gs_options *o = NULL;
+    gs_store *st = create_without_views(dir, &o);
+    gs_views_compression c = GS_VIEWS_COMPRESSION_DEFAULT;
+    assert_int_equal(gs_views_compression_get(st, &c), GS_EVIEW);
+    assert_int_equal(gs_views_compression_get(st, NULL), GS_EMISUSE);
+    assert_int_equal(gs_views_compression_get(NULL, &c), GS_EMISUSE);
+    assert_int_equal(gs_store_close(st), GS_OK);
+    gs_options_set_views(o, 1);
+    assert_int_equal(gs_options_set_views_compression(o, GS_VIEWS_COMPRESSION_LZ4), GS_OK);
+    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    assert_int_equal(gs_views_compression_get(st, &c), GS_OK);
+    assert_int_equal(c, GS_VIEWS_COMPRESSION_LZ4);
+    assert_int_equal(gs_store_close(st), GS_OK);
+    assert_int_equal(gs_options_set_views_compression(o, GS_VIEWS_COMPRESSION_DEFAULT), GS_OK);
+    assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
+    assert_int_equal(gs_views_compression_get(st, &c), GS_OK);
+    assert_int_equal(c, GS_VIEWS_COMPRESSION_LZ4);
+    assert_int_equal(gs_store_close(st), GS_OK);
+    gs_options_destroy(o);
+    st = open_store(dir, 0, 1, NULL);
+    assert_non_null(st);
+    assert_int_equal(gs_views_compression_get(st, &c), GS_OK);
+    assert_int_equal(c, GS_VIEWS_COMPRESSION_LZ4);
+    assert_int_equal(gs_store_close(st), GS_OK);
+    gs_test_rmtree(dir);
+}
+
 static void test_error_map(void **state)
 {
     (void)state;
@@ -460,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_options_bounds),
         cmocka_unit_test(test_views_memory_figures),
         cmocka_unit_test(test_close_drains_backlog),
+        cmocka_unit_test(test_views_compression_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

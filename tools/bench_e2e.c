@@ -423,10 +423,8 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     r->confirmed_peak_rss_kb = ru.ru_maxrss;
     if (gs_views_memory_get(st, &r->mem) != GS_OK)
         die("views memory", gs_store_errmsg(st));
-    gs_views_status vs;
-    if (gs_views_status_get(st, &vs) != GS_OK)
-        die("views status", gs_store_errmsg(st));
-    r->comp = vs.compression;
+    if (gs_views_compression_get(st, &r->comp) != GS_OK)
+        die("views compression", gs_store_errmsg(st));
 
     time_gets(st, "member", 200000, &r->member_p50_us, &r->member_p99_us);
     time_gets(st, "guild", 100000, &r->guild_p50_us, &r->guild_p99_us);

@@ -27,7 +27,7 @@ static const char usage[] =
     "         user,emoji,sticker,voice_state,presence,stage_instance,\n"
     "         scheduled_event) or all.\n";
 
-static void print_status(const gs_views_status *s, int json)
+static void print_status(const gs_views_status *s, gs_views_compression comp, int json)
 {
     if (json) {
         printf("{\"format\":1,\"head_lsn\":%" PRIu64 ",\"watermark\":%" PRIu64 ",\"lag\":%" PRIu64
@@ -52,8 +52,8 @@ static void print_status(const gs_views_status *s, int json)
             gs_cli_json_str(stdout, s->failures[i].reason, strlen(s->failures[i].reason));
             printf("}");
         }
-        printf("],\"compression\":\"%s\",\"rebuilt_on_open\":%s}\n",
-               gs_cli_compression_name(s->compression), s->rebuilt_on_open ? "true" : "false");
+        printf("],\"compression\":\"%s\",\"rebuilt_on_open\":%s}\n", gs_cli_compression_name(comp),
+               s->rebuilt_on_open ? "true" : "false");
         return;
     }
     printf("head lsn:        %" PRIu64 "\n", s->head_lsn);
@@ -65,8 +65,7 @@ static void print_status(const gs_views_status *s, int json)
         if (s->types_kept & GS_VIEW_BIT(t))
             printf(" %s", gs_view_type_name(t));
     printf("\ncurrent user:    %" PRIu64 "\n", s->current_user_id);
-    printf("compression:     %s (members, users, presences)\n",
-           gs_cli_compression_name(s->compression));
+    printf("compression:     %s (members, users, presences)\n", gs_cli_compression_name(comp));
     printf("failed records:  %" PRIu64 "\n", s->failed_records);
     for (uint32_t i = 0; i < s->nfailures; i++)
         printf("  lsn %" PRIu64 " %s: %s\n", s->failures[i].lsn, s->failures[i].event,
@@ -182,8 +181,11 @@ int cmd_views(gs_cli *cli, int argc, char **argv)
         rc = gs_views_rebuild(st);
         secs = (double)(gs_mono_ns() - t0) / 1e9;
     }
+    gs_views_compression comp_now = GS_VIEWS_COMPRESSION_ZSTD;
     if (rc == GS_OK)
         rc = gs_views_status_get(st, &s);
+    if (rc == GS_OK)
+        rc = gs_views_compression_get(st, &comp_now);
     if (rc) {
         ec = gs_cli_fail(rc, rebuild ? "views rebuild" : "views", gs_store_errmsg(st));
         gs_store_close(st);
@@ -195,7 +197,7 @@ int cmd_views(gs_cli *cli, int argc, char **argv)
     if (is_rules)
         print_rules(&s, json);
     else
-        print_status(&s, json);
+        print_status(&s, comp_now, json);
     rc = gs_store_close(st);
     return rc ? gs_cli_fail(rc, "close", gs_open_errmsg()) : GS_EXIT_OK;
 }

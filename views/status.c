@@ -87,7 +87,6 @@ int gs_views_status_read(gs_views *v, gs_views_status *out, gs_err *err)
     qsort(ring, n, sizeof(ring[0]), by_lsn_desc);
     out->nfailures = (uint32_t)(n < GS_VIEWS_FAILURES_MAX ? n : GS_VIEWS_FAILURES_MAX);
     memcpy(out->failures, ring, out->nfailures * sizeof(ring[0]));
-    out->compression = v->comp;
     out->rebuilt_on_open = v->wiped;
     if (v->wiped)
         copy_str(out->rebuild_reason, sizeof(out->rebuild_reason), v->wiped_reason,
