@@ -442,7 +442,7 @@ static int check_meta(gs_views *v, char *reason, size_t reason_len, gs_err *err)
     rc = read_stored_comp(v, err);
     if (rc != GS_OK)
         return rc;
-    if (!v->comp && !v->read_only)
+    if (!v->comp)
         v->comp = v->stored_comp;
     if (v->use_stored) {
         /* Taken before the schema check so a rebuild for a new schema keeps
