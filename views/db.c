@@ -203,8 +203,7 @@ static int options_create(gs_views *v, gs_err *err)
     rocksdb_options_set_create_if_missing(o, 1);
     rocksdb_options_set_create_missing_column_families(o, 1);
     rocksdb_options_set_atomic_flush(o, 1);
-    rocksdb_options_set_db_write_buffer_size(
-        o, or_default(v->tuning.db_write_buffer_bytes, DB_WRITE_BUF_BYTES));
+    rocksdb_options_set_db_write_buffer_size(o, gs_vdb_write_buffer_budget(v));
     rocksdb_options_set_max_background_jobs(o, 2);
     rocksdb_options_set_max_open_files(o, 256);
     rocksdb_options_set_info_log_level(o, 3); /* errors only */
