@@ -58,6 +58,10 @@ void gs_json_destroy(gs_json *p);
  * GS_EJSON, GS_EUTF8, GS_ETOODEEP, GS_ETOOBIG, GS_ENOMEM; the message says
  * what simdjson found. */
 int gs_json_parse(gs_json *p, const char *buf, size_t len, size_t cap, gs_jval *root, gs_err *err);
+/* The largest document the parser's buffers hold now. They grow with the
+ * documents parsed and go back to 64 KiB after 1024 documents in a row
+ * under an eighth of it (tests and memory reports). */
+size_t gs_json_capacity(const gs_json *p);
 
 gs_jtype gs_json_type(gs_jval v);
 

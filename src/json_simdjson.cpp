@@ -18,6 +18,7 @@ extern "C" {
 #include <cstring>
 #include <new>
 #include <type_traits>
+#include <utility>
 
 namespace dom = simdjson::dom;
 
@@ -39,6 +40,12 @@ static_assert(std::is_trivially_copyable<dom::object::iterator>::value,
 static const size_t GS_SIMDJSON_MIN_CAPACITY = 32;
 /* First allocation; the parser grows geometrically up to max_len after. */
 static const size_t GS_JSON_INITIAL_CAPACITY = 64 * 1024;
+/* Its buffers take about 14 bytes per byte of capacity (structural
+ * indexes, tape, strings) and keep the size of the largest document seen:
+ * 11 MB after one GUILD_CREATE of the large benchmark shape, held through
+ * the updates that follow. After this many documents in a row no larger
+ * than an eighth of the capacity they go back to the initial size. */
+static const unsigned GS_JSON_SHRINK_AFTER = 1024;
 
 struct gs_json {
     /* The parser owns the tape and string buffer every gs_jval points into,
@@ -46,7 +53,8 @@ struct gs_json {
     dom::parser parser;
     size_t max_len;
     size_t max_depth;
-    size_t capacity; /* what we last asked parser.allocate for */
+    size_t capacity;    /* what we last asked parser.allocate for */
+    unsigned small_run; /* documents in a row under capacity / 8 */
     /* Padded copy of inputs that arrive without GS_JSON_PADDING spare bytes. */
     char *copy;
     size_t copy_cap;
@@ -107,6 +115,7 @@ extern "C" int gs_json_create(size_t max_len, size_t max_depth, gs_json **out, g
         p->max_depth = max_depth;
         p->copy = nullptr;
         p->copy_cap = 0;
+        p->small_run = 0;
         p->capacity =
             max_capacity < GS_JSON_INITIAL_CAPACITY ? max_capacity : GS_JSON_INITIAL_CAPACITY;
         simdjson::error_code e = p->parser.allocate(p->capacity, max_depth);
@@ -152,6 +161,31 @@ static int reserve_capacity(gs_json *p, size_t len, gs_err *err)
     }
     p->capacity = want;
     return GS_OK;
+}
+
+/* Give the buffers of a past large document back (see
+ * GS_JSON_SHRINK_AFTER). A fresh parser replaces the old one: simdjson
+ * keeps the document's tape at its largest size otherwise. On failure the
+ * old parser stays. */
+static void maybe_shrink(gs_json *p, size_t len)
+{
+    if (p->capacity <= GS_JSON_INITIAL_CAPACITY || len > p->capacity / 8) {
+        p->small_run = 0;
+        return;
+    }
+    if (++p->small_run < GS_JSON_SHRINK_AFTER)
+        return;
+    p->small_run = 0;
+    dom::parser fresh(p->parser.max_capacity());
+    if (fresh.allocate(GS_JSON_INITIAL_CAPACITY, p->max_depth) != simdjson::SUCCESS)
+        return;
+    p->parser = std::move(fresh);
+    p->capacity = GS_JSON_INITIAL_CAPACITY;
+    if (p->copy_cap > 2 * GS_JSON_INITIAL_CAPACITY) {
+        std::free(p->copy);
+        p->copy = nullptr;
+        p->copy_cap = 0;
+    }
 }
 
 static const char *padded_copy(gs_json *p, const char *buf, size_t len, gs_err *err)
@@ -208,6 +242,7 @@ extern "C" int gs_json_parse(gs_json *p, const char *buf, size_t len, size_t cap
         return gs_err_set(err, GS_ETOOBIG, "json document of %zu bytes exceeds the limit of %zu",
                           len, p->max_len);
     try {
+        maybe_shrink(p, len);
         int rc = reserve_capacity(p, len, err);
         if (rc != GS_OK)
             return rc;
@@ -228,6 +263,11 @@ extern "C" int gs_json_parse(gs_json *p, const char *buf, size_t len, size_t cap
     } catch (...) {
         return gs_err_set(err, GS_ENOMEM, "json parse failed with an exception");
     }
+}
+
+extern "C" size_t gs_json_capacity(const gs_json *p)
+{
+    return p ? p->capacity : 0;
 }
 
 /* ------------------------------------------------------------------ access */

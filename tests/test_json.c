@@ -743,6 +743,68 @@ static void test_in_place_vs_copy(void **state)
     gs_json_destroy(p);
 }
 
+/* {"a":[0,1,2,...]} of about len bytes, in a malloc'd buffer. */
+static char *int_array_doc(size_t len, size_t *out_len, size_t *count)
+{
+    char *b = malloc(len + 64);
+    assert_non_null(b);
+    size_t n = (size_t)sprintf(b, "{\"a\":[");
+    size_t k = 0;
+    while (n < len) {
+        n += (size_t)sprintf(b + n, k ? ",%zu" : "%zu", k);
+        k++;
+    }
+    n += (size_t)sprintf(b + n, "]}");
+    *out_len = n;
+    *count = k;
+    return b;
+}
+
+static size_t array_len_of(gs_json *p, const char *doc, size_t len)
+{
+    gs_jval root, a;
+    gs_err err;
+    assert_int_equal(gs_json_parse(p, doc, len, len, &root, &err), GS_OK);
+    assert_true(gs_json_getz(root, "a", &a));
+    return gs_json_len(a);
+}
+
+/* A large document grows the buffers; a long run of small ones gives them
+ * back, and a large one after that grows them again. Values parsed either
+ * side of the shrink are right. */
+static void test_capacity_shrinks(void **state)
+{
+    (void)state;
+    gs_json *p = new_parser(MAX_LEN, MAX_DEPTH);
+    size_t initial = gs_json_capacity(p);
+    assert_true(initial >= 1024);
+    size_t blen, bcount, slen, scount;
+    char *big = int_array_doc(4 * 1024 * 1024, &blen, &bcount);
+    char *small = int_array_doc(initial / 16, &slen, &scount);
+    assert_int_equal(array_len_of(p, big, blen), bcount);
+    size_t grown = gs_json_capacity(p);
+    assert_true(grown >= blen);
+    for (int i = 0; i < 1023; i++)
+        assert_int_equal(array_len_of(p, small, slen), scount);
+    assert_int_equal(gs_json_capacity(p), grown); /* not yet */
+    assert_int_equal(array_len_of(p, small, slen), scount);
+    assert_int_equal(gs_json_capacity(p), initial);
+    /* A document above an eighth of the capacity restarts the count. */
+    assert_int_equal(array_len_of(p, big, blen), bcount);
+    grown = gs_json_capacity(p);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(array_len_of(p, small, slen), scount);
+    assert_int_equal(array_len_of(p, big, blen), bcount);
+    for (int i = 0; i < 1023; i++)
+        assert_int_equal(array_len_of(p, small, slen), scount);
+    assert_int_equal(gs_json_capacity(p), grown);
+    assert_int_equal(array_len_of(p, small, slen), scount);
+    assert_int_equal(gs_json_capacity(p), initial);
+    free(big);
+    free(small);
+    gs_json_destroy(p);
+}
+
 /* Every fixture line parses and is an object with an integer op. */
 static void test_all_fixtures_parse(void **state)
 {
@@ -806,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_huge_string),
         cmocka_unit_test(test_in_place_vs_copy),
+        cmocka_unit_test(test_capacity_shrinks),
         cmocka_unit_test(test_all_fixtures_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

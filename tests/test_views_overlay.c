@@ -1,8 +1,9 @@
 /*
  * test_views_overlay.c - the two in-memory structures of the views: the
  * overlay of pending writes (put/get/delete, undo to a mark, growth with
- * undo entries outstanding, sorted prefix lists) and the entity cache
- * (replace, delete, byte budget, oversized values).
+ * undo entries outstanding, sorted prefix lists), the entity cache
+ * (replace, delete, byte budget, oversized values, churn over every size)
+ * and the slab its entries live in.
  */
 #include "gs_common.h"
 
@@ -19,6 +20,7 @@
 #include "cpack.h"
 #include "mp.h"
 #include "overlay.h"
+#include "slab.h"
 
 static int getv(gs_ov *ov, int cf, const char *k, char *out, size_t cap)
 {
@@ -204,6 +206,127 @@ static void test_cache(void **state)
     gs_vcache_destroy(NULL);
 }
 
+/* Slots: sizes, reuse, alignment, no overlap, the cap, release. */
+static void test_slab(void **state)
+{
+    (void)state;
+    assert_int_equal(gs_slab_slot_size(0), 0);
+    assert_int_equal(gs_slab_slot_size(1), 16);
+    assert_int_equal(gs_slab_slot_size(16), 16);
+    assert_int_equal(gs_slab_slot_size(17), 32);
+    assert_int_equal(gs_slab_slot_size(GS_SLAB_MAX), GS_SLAB_MAX);
+    assert_int_equal(gs_slab_slot_size(GS_SLAB_MAX + 1), 0);
+
+    gs_slab *none = gs_slab_create(0); /* cap 0: never a slot */
+    assert_non_null(none);
+    assert_null(gs_slab_alloc(none, 8));
+    gs_slab_destroy(none);
+
+    gs_slab *s = gs_slab_create(2 * GS_SLAB_CHUNK);
+    assert_non_null(s);
+    assert_null(gs_slab_alloc(s, GS_SLAB_MAX + 1));
+    assert_null(gs_slab_alloc(s, 0));
+    /* Two chunks of 64-byte slots, each slot filled with its own byte. */
+    size_t n = 2 * GS_SLAB_CHUNK / 64;
+    uint8_t **p = calloc(n + 1, sizeof(*p));
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++) {
+        p[i] = gs_slab_alloc(s, 60);
+        assert_non_null(p[i]);
+        assert_int_equal((uintptr_t)p[i] % 16, 0);
+        memset(p[i], (int)(i & 0xff), 60);
+    }
+    assert_int_equal(gs_slab_mapped(s), 2 * GS_SLAB_CHUNK);
+    assert_null(gs_slab_alloc(s, 60)); /* the cap */
+    assert_null(gs_slab_alloc(s, 16)); /* another class needs a chunk too */
+    for (size_t i = 0; i < n; i++)
+        for (size_t b = 0; b < 60; b++)
+            assert_int_equal(p[i][b], (uint8_t)(i & 0xff));
+    /* A freed slot is the next one of its class, not another class's. */
+    gs_slab_free(s, p[7], 60);
+    assert_null(gs_slab_alloc(s, 100));
+    assert_ptr_equal(gs_slab_alloc(s, 49), p[7]);
+    gs_slab_free(s, p[3], 64);
+    gs_slab_free(s, p[5], 64);
+    assert_ptr_equal(gs_slab_alloc(s, 64), p[5]); /* last freed first */
+    assert_ptr_equal(gs_slab_alloc(s, 64), p[3]);
+    gs_slab_release_all(s);
+    assert_int_equal(gs_slab_mapped(s), 0);
+    uint8_t *q = gs_slab_alloc(s, 1000);
+    assert_non_null(q);
+    memset(q, 1, 1000);
+    assert_int_equal(gs_slab_mapped(s), GS_SLAB_CHUNK);
+    gs_slab_destroy(s);
+    gs_slab_destroy(NULL);
+    free(p);
+}
+
+/* Values of every size from 1 byte to past the slab's largest slot, put,
+ * replaced and deleted at random in a small cache: whatever is still
+ * cached is the last value put, and the budget always holds. */
+static void test_cache_churn(void **state)
+{
+    (void)state;
+    enum { KEYS = 3000, ROUNDS = 60000, VMAX = 1600 };
+    gs_vcache *c = gs_vcache_create(256u << 10);
+    assert_non_null(c);
+    uint16_t *len = calloc(KEYS, sizeof(*len)); /* 0: deleted or never put */
+    uint8_t *gen = calloc(KEYS, 1);
+    uint8_t val[VMAX];
+    assert_non_null(len);
+    assert_non_null(gen);
+    uint64_t x = 88172645463325252ull;
+    for (int r = 0; r < ROUNDS; r++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        unsigned k = (unsigned)(x % KEYS);
+        char key[16];
+        int klen = snprintf(key, sizeof(key), "k%u", k);
+        if ((x >> 32) % 8 == 0) {
+            gs_vcache_del(c, 5, key, (size_t)klen);
+            len[k] = 0;
+        } else {
+            len[k] = (uint16_t)(1 + (x >> 40) % VMAX);
+            gen[k]++;
+            memset(val, gen[k], len[k]);
+            gs_vcache_put(c, 5, key, (size_t)klen, val, len[k]);
+        }
+        gs_vcache_stats st;
+        gs_vcache_stats_get(c, &st);
+        assert_true(st.bytes <= st.budget);
+    }
+    size_t present = 0;
+    for (unsigned k = 0; k < KEYS; k++) {
+        char key[16];
+        int klen = snprintf(key, sizeof(key), "k%u", k);
+        gs_vcache_hit h;
+        if (!gs_vcache_find(c, 5, key, (size_t)klen, &h))
+            continue;
+        assert_int_not_equal(len[k], 0); /* a deleted key never comes back */
+        assert_int_equal(h.len, len[k]);
+        uint8_t *out = malloc(h.len);
+        assert_non_null(out);
+        assert_int_equal(gs_vcache_copy(&h, out), 0);
+        for (size_t i = 0; i < h.len; i++)
+            assert_int_equal(out[i], gen[k]);
+        free(out);
+        present++;
+    }
+    assert_true(present > 100);
+    gs_vcache_clear(c);
+    gs_vcache_stats st;
+    gs_vcache_stats_get(c, &st);
+    assert_int_equal(st.entries, 0);
+    /* Usable again after a clear gave the slabs back. */
+    memset(val, 9, 300);
+    gs_vcache_put(c, 5, "again", 5, val, 300);
+    cache_expect(c, 5, "again", val, 300);
+    gs_vcache_destroy(c);
+    free(len);
+    free(gen);
+}
+
 /* Encode p[0..n) and check that decoding gives it back exactly (or that it
  * was refused); returns the encoded length (0 = refused). */
 static size_t cpack_roundtrip(const void *p, size_t n)
@@ -303,6 +426,8 @@ int main(void)
         cmocka_unit_test(test_overlay_rollback),
         cmocka_unit_test(test_overlay_prefix_and_order),
         cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_slab),
+        cmocka_unit_test(test_cache_churn),
         cmocka_unit_test(test_cpack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,11 +15,15 @@
 #include "cache.h"
 #include "cpack.h"
 #include "keyset.h"
+#include "slab.h"
 
 #define KEY_MAX 24
 /* Bytes charged per entry beyond key and value: the struct and malloc's
- * own header, so that the budget tracks resident memory. */
+ * own header, so that the budget tracks resident memory (a slab slot is
+ * charged its own size, which is never more). */
 #define ENTRY_OVERHEAD (sizeof(struct entry) + 16)
+
+enum { F_PACKED = 1, F_SLAB = 2 };
 
 struct entry {
     struct entry *next;
@@ -28,7 +32,8 @@ struct entry {
     uint32_t dlen; /* bytes of the value itself */
     uint8_t cf;
     uint8_t klen;
-    uint8_t packed;   /* 1: data holds gs_cpack_encode's form */
+    uint8_t flags;    /* F_PACKED: data holds gs_cpack_encode's form;
+                         F_SLAB: the entry is a slab slot, else malloc'd */
     atomic_uchar ref; /* CLOCK bit, set by lookups under the read lock */
     uint8_t data[];   /* key, then value */
 };
@@ -47,6 +52,7 @@ struct gs_vcache {
     /* Completeness (cache.h, gs_vcache_absent): every committed entity key
      * is cached or in the bloom of keys left out (evicted, too large). */
     int complete, decided;
+    gs_slab *slab;   /* where entries live (NULL: malloc only) */
     gs_vks *keysets; /* guild-scoped id sets (keyset.h) */
     gs_vum *usermap; /* the one guild of each user (keyset.h) */
     uint8_t *bloom;
@@ -69,6 +75,9 @@ gs_vcache *gs_vcache_create(size_t budget_bytes)
     }
     c->budget = budget_bytes;
     c->bytes = c->nbuckets * sizeof(*c->buckets);
+    /* Capped at the budget: a shift in sizes could otherwise strand free
+     * slots of one class while another maps more. */
+    c->slab = gs_slab_create(budget_bytes);
     /* About 2.5 % of the budget: 1 MiB (8 Mbit) for 40 MiB keeps false
      * positives near 3 % up to a million keys left out. */
     size_t bb = 64 * 1024;
@@ -156,11 +165,13 @@ void gs_vcache_clear(gs_vcache *c)
         struct entry *e = c->buckets[i];
         while (e) {
             struct entry *n = e->next;
-            free(e);
+            if (!(e->flags & F_SLAB))
+                free(e);
             e = n;
         }
         c->buckets[i] = NULL;
     }
+    gs_slab_release_all(c->slab); /* every slab entry at once */
     c->entries = 0;
     c->bytes = c->nbuckets * sizeof(*c->buckets);
     free(c->tombs.p);
@@ -202,6 +213,7 @@ void gs_vcache_destroy(gs_vcache *c)
     free(c->buckets);
     free(c->scratch);
     free(c->bloom);
+    gs_slab_destroy(c->slab);
     gs_vks_destroy(c->keysets);
     gs_vum_destroy(c->usermap);
     free(c);
@@ -212,8 +224,15 @@ static uint32_t hash_of(int cf, const void *key, size_t klen)
     return (uint32_t)XXH3_64bits_withSeed(key, klen, (uint64_t)cf + 1);
 }
 
+static size_t entry_size(const struct entry *e)
+{
+    return sizeof(*e) + e->klen + e->vlen;
+}
+
 static size_t charge(const struct entry *e)
 {
+    if (e->flags & F_SLAB)
+        return gs_slab_slot_size(entry_size(e));
     return ENTRY_OVERHEAD + e->klen + e->vlen;
 }
 
@@ -251,7 +270,7 @@ int gs_vcache_find(gs_vcache *c, int cf, const void *key, size_t klen, gs_vcache
     h->stored = e->data + e->klen;
     h->stored_len = e->vlen;
     h->len = e->dlen;
-    h->packed = e->packed;
+    h->packed = e->flags & F_PACKED;
     return 1;
 }
 
@@ -266,7 +285,7 @@ static void hit_of(struct entry *e, gs_vcache_hit *h)
     h->stored = e->data + e->klen;
     h->stored_len = e->vlen;
     h->len = e->dlen;
-    h->packed = e->packed;
+    h->packed = e->flags & F_PACKED;
 }
 
 /* One step along a bucket chain: a match ends it (*p = NULL). */
@@ -345,7 +364,10 @@ static void unlink_entry(gs_vcache *c, struct entry **p)
     *p = e->next;
     c->bytes -= charge(e);
     c->entries--;
-    free(e);
+    if (e->flags & F_SLAB)
+        gs_slab_free(c->slab, e, entry_size(e));
+    else
+        free(e);
 }
 
 void gs_vcache_del(gs_vcache *c, int cf, const void *key, size_t klen)
@@ -452,7 +474,11 @@ void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, co
         bloom_add(c, cf, key, klen);
         return;
     }
-    struct entry *e = malloc(sizeof(*e) + klen + keep);
+    size_t size = sizeof(struct entry) + klen + keep;
+    struct entry *e = gs_slab_alloc(c->slab, size);
+    uint8_t flags = e ? F_SLAB : 0;
+    if (!e)
+        e = malloc(size);
     if (!e) {
         bloom_add(c, cf, key, klen);
         return;
@@ -462,7 +488,7 @@ void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, co
     e->dlen = (uint32_t)vlen;
     e->cf = (uint8_t)cf;
     e->klen = (uint8_t)klen;
-    e->packed = plen != 0;
+    e->flags = flags | (plen ? F_PACKED : 0);
     atomic_init(&e->ref, 0);
     memcpy(e->data, key, klen);
     memcpy(e->data + klen, plen ? packed : (const uint8_t *)val, keep);
@@ -470,7 +496,7 @@ void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, co
     e->next = *b;
     *b = e;
     c->entries++;
-    c->bytes += need;
+    c->bytes += charge(e);
     if (c->entries > c->nbuckets && c->bytes + c->nbuckets * sizeof(*b) <= c->budget)
         grow(c);
 }
