@@ -477,6 +477,54 @@ static void test_compression_absent_or_damaged(void **state)
     }
 }
 
+static void add_family(gs_views *v, const char *name)
+{
+    char *rerr = NULL;
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_column_family_handle_t *h = rocksdb_create_column_family(v->db, o, name, &rerr);
+    assert_null(rerr);
+    rocksdb_column_family_handle_destroy(h);
+    rocksdb_options_destroy(o);
+}
+
+/* Views wiped as foreign (a family this build does not know) or damaged
+ * (no schema version) keep their compression through the rebuild, unless
+ * the open asks for another. */
+static void test_compression_kept_by_recovery_wipes(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 3; c++) {
+        char dir[256];
+        gs_tv_tmpdir(dir, sizeof(dir));
+        gs_views *v = open_comp(dir, GS_VIEWS_COMPRESSION_LZ4);
+        assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 100), GS_OK);
+        if (c == 1) {
+            char *rerr = NULL;
+            rocksdb_delete_cf(v->db, v->wo, v->cf[GS_VCF_META], GS_VMETA_FORMAT,
+                              strlen(GS_VMETA_FORMAT), &rerr);
+            assert_null(rerr);
+        } else {
+            add_family(v, "future");
+        }
+        gs_views_close(v, NULL);
+        gs_views_compression ask =
+            c == 2 ? GS_VIEWS_COMPRESSION_ZSTD : GS_VIEWS_COMPRESSION_DEFAULT;
+        v = open_comp(dir, ask);
+        const char *why = gs_views_wiped_reason(v);
+        assert_non_null(why);
+        assert_non_null(strstr(why, c == 1 ? "no schema version" : "future"));
+        assert_int_equal(gs_views_watermark(v), 0);
+        gs_views_compression want = c == 2 ? GS_VIEWS_COMPRESSION_ZSTD : GS_VIEWS_COMPRESSION_LZ4;
+        assert_comp(v, dir, want);
+        gs_views_close(v, NULL);
+        v = open_comp(dir, GS_VIEWS_COMPRESSION_DEFAULT); /* stored for the next open */
+        assert_null(gs_views_wiped_reason(v));
+        assert_comp(v, dir, want);
+        gs_views_close(v, NULL);
+        gs_tv_rmtree(dir);
+    }
+}
+
 static void test_second_writer_busy(void **state)
 {
     (void)state;
@@ -505,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_second_writer_busy),
         cmocka_unit_test(test_compression_stored),
         cmocka_unit_test(test_compression_absent_or_damaged),
+        cmocka_unit_test(test_compression_kept_by_recovery_wipes),
     };
     return cmocka_run_group_tests(tests, gs_tv_scen_setup, gs_tv_scen_teardown);
 }

@@ -325,6 +325,14 @@ static int db_destroy(gs_views *v, gs_err *err)
 /* The stored compression choice: DEFAULT when there is none (views built
  * before it was recorded, all zstd) or it is not one we know; a damaged
  * value must not cost a rebuild, since the files hold their own type. */
+static gs_views_compression comp_of(const char *val, size_t len)
+{
+    uint32_t c = val && len == 4 ? gs_get_be32((const uint8_t *)val) : 0;
+    return c == GS_VIEWS_COMPRESSION_ZSTD || c == GS_VIEWS_COMPRESSION_LZ4
+               ? (gs_views_compression)c
+               : GS_VIEWS_COMPRESSION_DEFAULT;
+}
+
 static int read_stored_comp(gs_views *v, gs_err *err)
 {
     char *rerr = NULL;
@@ -333,12 +341,45 @@ static int read_stored_comp(gs_views *v, gs_err *err)
                                strlen(GS_VMETA_COMP), &len, &rerr);
     if (rerr)
         return gs_vdb_err(err, rerr, "cannot read views meta");
-    uint32_t c = val && len == 4 ? gs_get_be32((const uint8_t *)val) : 0;
+    v->stored_comp = comp_of(val, len);
     rocksdb_free(val);
-    v->stored_comp = c == GS_VIEWS_COMPRESSION_ZSTD || c == GS_VIEWS_COMPRESSION_LZ4
-                         ? (gs_views_compression)c
-                         : GS_VIEWS_COMPRESSION_DEFAULT;
     return GS_OK;
+}
+
+/* Before views are wiped as damaged or foreign, the compression they were
+ * given, so that the rebuild keeps it (the other wipes keep it through
+ * check_meta). From the open database, else from a read-only open of its
+ * meta family alone, which works when the others are unknown to this
+ * build; if that fails too (damaged beyond it), the default. */
+static void comp_before_wipe(gs_views *v)
+{
+    if (v->comp)
+        return; /* asked for: that wins anyway */
+    gs_err e;
+    if (v->db) {
+        if (read_stored_comp(v, &e) == GS_OK)
+            v->comp = v->stored_comp;
+        return;
+    }
+    const char *names[2] = {"default", cf_names[GS_VCF_META]};
+    const rocksdb_options_t *opts[2] = {v->dbopts, v->cfopts[GS_VCF_META]};
+    rocksdb_column_family_handle_t *h[2] = {NULL, NULL};
+    char *rerr = NULL;
+    rocksdb_t *db =
+        rocksdb_open_for_read_only_column_families(v->dbopts, v->dir, 2, names, opts, h, 0, &rerr);
+    if (rerr) {
+        free(rerr);
+        return;
+    }
+    size_t len = 0;
+    char *val = rocksdb_get_cf(db, v->ro, h[1], GS_VMETA_COMP, strlen(GS_VMETA_COMP), &len, &rerr);
+    if (!rerr)
+        v->comp = comp_of(val, len);
+    free(rerr);
+    rocksdb_free(val);
+    for (int i = 0; i < 2; i++)
+        rocksdb_column_family_handle_destroy(h[i]);
+    rocksdb_close(db);
 }
 
 /* Settle the big families' compression once the database is open: the
@@ -589,6 +630,7 @@ int gs_views_open_tuned(const char *dir, const gs_views_rules *rules, const gs_v
          * dropped and rebuilt from the log. */
         snprintf(v->wiped_reason, sizeof(v->wiped_reason), "%s", reason);
         v->wiped = 1;
+        comp_before_wipe(v);
         rc = db_destroy(v, err);
         if (rc != GS_OK)
             goto fail;
