@@ -62,6 +62,7 @@ struct result {
     uint64_t log_bytes, views_bytes;
     long peak_rss_kb;
     long confirmed_peak_rss_kb; /* peak RSS when the views reached the head */
+    long queries_peak_rss_kb;   /* ... and after the gets and where-scans */
     gs_views_memory mem;        /* what the views held then */
 };
 
@@ -431,6 +432,8 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     time_gets(st, "member", 200000, &r->member_p50_us, &r->member_p99_us);
     time_gets(st, "guild", 100000, &r->guild_p50_us, &r->guild_p99_us);
     time_where(st, r);
+    getrusage(RUSAGE_SELF, &ru);
+    r->queries_peak_rss_kb = ru.ru_maxrss;
     double t0 = now_s();
     if (gs_views_rebuild(st) != GS_OK)
         die("rebuild", gs_store_errmsg(st));
@@ -494,6 +497,7 @@ static void print_table(const struct result *r, size_t n)
     ROW("views on disk MB", ".1f", (double)r[i].views_bytes / 1e6);
     ROW("peak RSS MB (process so far)", ".1f", (double)r[i].peak_rss_kb / 1024.0);
     ROW("  peak RSS MB by confirmed", ".1f", (double)r[i].confirmed_peak_rss_kb / 1024.0);
+    ROW("  peak RSS MB by end of queries", ".1f", (double)r[i].queries_peak_rss_kb / 1024.0);
     ROW("views memory at confirmed:", "s", "");
     ROW("  entity cache MB", ".1f", (double)r[i].mem.entity_cache_bytes / 1048576.0);
     ROW("  id sets and user map MB", ".1f", (double)r[i].mem.id_sets_bytes / 1048576.0);
@@ -514,7 +518,8 @@ static void print_json(const struct result *r, size_t n)
                ",\"member_p50_us\":%.3f,\"member_p99_us\":%.3f,\"guild_p50_us\":%.3f,"
                "\"guild_p99_us\":%.3f,\"where_ms\":%.4f,\"where_matches\":%" PRIu64
                ",\"channels\":%" PRIu64 ",\"rebuild_s\":%.4f,\"log_bytes\":%" PRIu64
-               ",\"views_bytes\":%" PRIu64 ",\"peak_rss_kb\":%ld,\"confirmed_peak_rss_kb\":%ld,"
+               ",\"views_bytes\":%" PRIu64
+               ",\"peak_rss_kb\":%ld,\"confirmed_peak_rss_kb\":%ld,\"queries_peak_rss_kb\":%ld,"
                "\"entity_cache_bytes\":%" PRIu64 ",\"block_cache_bytes\":%" PRIu64
                ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64 "}\n",
                r[i].shape, r[i].scale, r[i].comp == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd",
@@ -523,8 +528,8 @@ static void print_json(const struct result *r, size_t n)
                r[i].member_p50_us, r[i].member_p99_us, r[i].guild_p50_us, r[i].guild_p99_us,
                r[i].where_ms, r[i].where_count, r[i].channels_total, r[i].rebuild_s, r[i].log_bytes,
                r[i].views_bytes, r[i].peak_rss_kb, r[i].confirmed_peak_rss_kb,
-               r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes, r[i].mem.memtable_bytes,
-               r[i].mem.table_readers_bytes);
+               r[i].queries_peak_rss_kb, r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes,
+               r[i].mem.memtable_bytes, r[i].mem.table_readers_bytes);
 }
 
 int main(int argc, char **argv)
