@@ -193,13 +193,39 @@ void gs_codec_free(gs_codec *c)
     memset(c, 0, sizeof(*c));
 }
 
-static int codec_reserve(gs_codec *c, size_t need, gs_err *err)
+/* The buffer grows to the largest block seen: one GUILD_CREATE of the large
+ * benchmark shape (a few hundred KB) in a block that already holds records
+ * makes it 2 MiB, where the blocks after it need 0.5-1. After this many
+ * calls in a row that needed under half of it, it goes back to the
+ * smallest power of two (from 64 KiB) that holds them. */
+#define CODEC_SHRINK_AFTER 64
+
+static size_t codec_cap_for(size_t cap, size_t need)
 {
-    if (need <= c->out_cap)
-        return GS_OK;
-    size_t cap = c->out_cap ? c->out_cap : 64 * 1024;
     while (cap < need)
         cap *= 2;
+    return cap;
+}
+
+static int codec_reserve(gs_codec *c, size_t need, gs_err *err)
+{
+    if (need <= c->out_cap / 2 && c->out_cap > 64 * 1024) {
+        if (++c->small_run >= CODEC_SHRINK_AFTER) {
+            c->small_run = 0;
+            size_t cap = codec_cap_for(64 * 1024, need);
+            uint8_t *p = malloc(cap);
+            if (p) { /* else keep the large one */
+                free(c->out);
+                c->out = p;
+                c->out_cap = cap;
+            }
+        }
+        return GS_OK;
+    }
+    c->small_run = 0;
+    if (need <= c->out_cap)
+        return GS_OK;
+    size_t cap = codec_cap_for(c->out_cap ? c->out_cap : 64 * 1024, need);
     uint8_t *p = realloc(c->out, cap);
     if (!p)
         return gs_err_set(err, GS_ENOMEM, "cannot allocate %zu bytes for a block", cap);

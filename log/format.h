@@ -94,8 +94,10 @@ typedef struct gs_codec {
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
     int level;
-    uint8_t *out; /* encoded block (header + payload) or decompressed payload */
+    uint8_t *out; /* encoded block (header + payload) or decompressed payload;
+                     valid until the next encode or decode */
     size_t out_cap;
+    unsigned small_run; /* calls in a row that needed under half of out_cap */
 } gs_codec;
 
 int gs_codec_init(gs_codec *c, int level, gs_err *err);

@@ -21,6 +21,52 @@
 #include "record.h"
 #include "support_logtest.h"
 
+/* Encode raw as a block and decode it back with a second codec. */
+static void block_roundtrip(gs_codec *enc, gs_codec *dec, const uint8_t *raw, size_t len)
+{
+    gs_err err;
+    gs_blk_hdr h;
+    memset(&h, 0, sizeof(h));
+    const uint8_t *blk, *back;
+    size_t blen;
+    const char *what = NULL;
+    assert_int_equal(gs_codec_encode(enc, &h, raw, len, &blk, &blen, &err), GS_OK);
+    assert_int_equal(h.raw_len, len);
+    assert_int_equal(gs_codec_decode(dec, &h, blk + GS_BLK_HDR_LEN, &back, &what, &err), GS_OK);
+    assert_memory_equal(back, raw, len);
+}
+
+/* The codecs' buffers grow with a large block and go back once 64 blocks
+ * in a row needed under half of them; the blocks stay right throughout. */
+static void test_codec_buffer_shrinks(void **state)
+{
+    (void)state;
+    gs_codec enc, dec;
+    gs_err err;
+    assert_int_equal(gs_codec_init(&enc, 1, &err), GS_OK);
+    assert_int_equal(gs_codec_init(&dec, 1, &err), GS_OK);
+    size_t big = 3u << 20, small = 200u << 10;
+    uint8_t *raw = malloc(big);
+    assert_non_null(raw);
+    for (size_t i = 0; i < big; i++)
+        raw[i] = (uint8_t)("gateway frames "[i % 15] + (i / 4096) % 7);
+    block_roundtrip(&enc, &dec, raw, small);
+    size_t enc_small = enc.out_cap, dec_small = dec.out_cap;
+    block_roundtrip(&enc, &dec, raw, big);
+    assert_true(enc.out_cap >= big && dec.out_cap >= big);
+    for (int i = 0; i < 63; i++)
+        block_roundtrip(&enc, &dec, raw + i, small);
+    assert_true(enc.out_cap >= big && dec.out_cap >= big); /* not yet */
+    block_roundtrip(&enc, &dec, raw + 63, small);
+    assert_int_equal(enc.out_cap, enc_small);
+    assert_int_equal(dec.out_cap, dec_small);
+    block_roundtrip(&enc, &dec, raw, big); /* and it grows again */
+    assert_true(enc.out_cap >= big);
+    gs_codec_free(&enc);
+    gs_codec_free(&dec);
+    free(raw);
+}
+
 static void roundtrip(const gs_log_rec_in *in, uint64_t lsn)
 {
     uint8_t *buf = malloc(gs_rec_bound(in));
@@ -198,6 +244,7 @@ static void test_forged_block(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_codec_buffer_shrinks),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_forged_block),

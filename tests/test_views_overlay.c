@@ -206,7 +206,8 @@ static void test_cache(void **state)
     gs_vcache_destroy(NULL);
 }
 
-/* Slots: sizes, reuse, alignment, no overlap, the cap, release. */
+/* Slots: sizes, reuse, alignment, no overlap, the cap, a chunk unmapped
+ * with its last slot, release. */
 static void test_slab(void **state)
 {
     (void)state;
@@ -214,45 +215,72 @@ static void test_slab(void **state)
     assert_int_equal(gs_slab_slot_size(1), 16);
     assert_int_equal(gs_slab_slot_size(16), 16);
     assert_int_equal(gs_slab_slot_size(17), 32);
+    assert_int_equal(gs_slab_slot_size(1024), 1024);
+    assert_int_equal(gs_slab_slot_size(1025), 1152);
+    assert_int_equal(gs_slab_slot_size(2048), 2048);
+    assert_int_equal(gs_slab_slot_size(2049), 2304);
     assert_int_equal(gs_slab_slot_size(GS_SLAB_MAX), GS_SLAB_MAX);
     assert_int_equal(gs_slab_slot_size(GS_SLAB_MAX + 1), 0);
+    for (size_t n = 1; n <= GS_SLAB_MAX; n++) { /* never short, at most 1/8 over */
+        size_t z = gs_slab_slot_size(n);
+        assert_true(z >= n && (z - n < 16 || z - n <= n / 8));
+    }
 
-    gs_slab *none = gs_slab_create(0); /* cap 0: never a slot */
+    gs_slab *none = gs_slab_create(GS_SLAB_CHUNK - 1); /* below one chunk */
     assert_non_null(none);
-    assert_null(gs_slab_alloc(none, 8));
+    assert_null(gs_slab_alloc(none, 8, 1));
     gs_slab_destroy(none);
 
     gs_slab *s = gs_slab_create(2 * GS_SLAB_CHUNK);
     assert_non_null(s);
-    assert_null(gs_slab_alloc(s, GS_SLAB_MAX + 1));
-    assert_null(gs_slab_alloc(s, 0));
+    assert_null(gs_slab_alloc(s, GS_SLAB_MAX + 1, 1));
+    assert_null(gs_slab_alloc(s, 0, 1));
+    assert_null(gs_slab_alloc(s, 60, 0)); /* no chunk yet, none allowed */
+    assert_false(gs_slab_ready(s, 60));
     /* Two chunks of 64-byte slots, each slot filled with its own byte. */
-    size_t n = 2 * GS_SLAB_CHUNK / 64;
-    uint8_t **p = calloc(n + 1, sizeof(*p));
+    uint8_t **p = calloc(4096, sizeof(*p));
     assert_non_null(p);
-    for (size_t i = 0; i < n; i++) {
-        p[i] = gs_slab_alloc(s, 60);
-        assert_non_null(p[i]);
-        assert_int_equal((uintptr_t)p[i] % 16, 0);
-        memset(p[i], (int)(i & 0xff), 60);
+    size_t n = 0;
+    while ((p[n] = gs_slab_alloc(s, 60, 1)) != NULL) {
+        assert_int_equal((uintptr_t)p[n] % 16, 0);
+        memset(p[n], (int)(n & 0xff), 60);
+        n++;
+        assert_true(n < 4096);
     }
+    assert_true(n > 2000 && n < 2048); /* headers take a little */
     assert_int_equal(gs_slab_mapped(s), 2 * GS_SLAB_CHUNK);
-    assert_null(gs_slab_alloc(s, 60)); /* the cap */
-    assert_null(gs_slab_alloc(s, 16)); /* another class needs a chunk too */
+    assert_null(gs_slab_alloc(s, 16, 1)); /* the cap holds for any class */
     for (size_t i = 0; i < n; i++)
         for (size_t b = 0; b < 60; b++)
             assert_int_equal(p[i][b], (uint8_t)(i & 0xff));
-    /* A freed slot is the next one of its class, not another class's. */
+    /* A freed slot is given again, to its own class only. */
     gs_slab_free(s, p[7], 60);
-    assert_null(gs_slab_alloc(s, 100));
-    assert_ptr_equal(gs_slab_alloc(s, 49), p[7]);
-    gs_slab_free(s, p[3], 64);
-    gs_slab_free(s, p[5], 64);
-    assert_ptr_equal(gs_slab_alloc(s, 64), p[5]); /* last freed first */
-    assert_ptr_equal(gs_slab_alloc(s, 64), p[3]);
+    assert_true(gs_slab_ready(s, 50));
+    assert_false(gs_slab_ready(s, 100));
+    assert_null(gs_slab_alloc(s, 100, 1));
+    assert_ptr_equal(gs_slab_alloc(s, 49, 0), p[7]);
+    /* Every slot of the first chunk back: it is unmapped. */
+    size_t first = 0;
+    uintptr_t c0 = (uintptr_t)p[0] & ~(uintptr_t)(GS_SLAB_CHUNK - 1);
+    for (size_t i = 0; i < n; i++)
+        if (((uintptr_t)p[i] & ~(uintptr_t)(GS_SLAB_CHUNK - 1)) == c0) {
+            gs_slab_free(s, p[i], 60);
+            p[i] = NULL;
+            first++;
+        }
+    assert_true(first > 1000);
+    assert_int_equal(gs_slab_mapped(s), GS_SLAB_CHUNK);
+    uint8_t *q = gs_slab_alloc(s, 5000, 1); /* room for another class now */
+    assert_non_null(q);
+    memset(q, 1, 5000);
+    assert_int_equal(gs_slab_mapped(s), 2 * GS_SLAB_CHUNK);
+    for (size_t i = 0; i < n; i++) /* the other chunk is intact */
+        if (p[i])
+            for (size_t b = 0; b < 60; b++)
+                assert_int_equal(p[i][b], (uint8_t)(i & 0xff));
     gs_slab_release_all(s);
     assert_int_equal(gs_slab_mapped(s), 0);
-    uint8_t *q = gs_slab_alloc(s, 1000);
+    q = gs_slab_alloc(s, 1000, 1);
     assert_non_null(q);
     memset(q, 1, 1000);
     assert_int_equal(gs_slab_mapped(s), GS_SLAB_CHUNK);
@@ -268,7 +296,7 @@ static void test_cache_churn(void **state)
 {
     (void)state;
     enum { KEYS = 3000, ROUNDS = 60000, VMAX = 1600 };
-    gs_vcache *c = gs_vcache_create(256u << 10);
+    gs_vcache *c = gs_vcache_create(1u << 20);
     assert_non_null(c);
     uint16_t *len = calloc(KEYS, sizeof(*len)); /* 0: deleted or never put */
     uint8_t *gen = calloc(KEYS, 1);
@@ -295,6 +323,7 @@ static void test_cache_churn(void **state)
         gs_vcache_stats st;
         gs_vcache_stats_get(c, &st);
         assert_true(st.bytes <= st.budget);
+        assert_true(st.resident <= st.budget);
     }
     size_t present = 0;
     for (unsigned k = 0; k < KEYS; k++) {
@@ -314,6 +343,12 @@ static void test_cache_churn(void **state)
         present++;
     }
     assert_true(present > 100);
+    /* What the entries take (chunks with their free slots, malloc'd
+     * entries) stays within the budget too. */
+    gs_vcache_stats rs;
+    gs_vcache_stats_get(c, &rs);
+    assert_true(rs.resident <= rs.budget);
+    assert_true(rs.bytes <= rs.resident);
     gs_vcache_clear(c);
     gs_vcache_stats st;
     gs_vcache_stats_get(c, &st);
@@ -325,6 +360,38 @@ static void test_cache_churn(void **state)
     gs_vcache_destroy(c);
     free(len);
     free(gen);
+}
+
+/* Every value changes size class at once (100 -> 1500 bytes): the
+ * chunks of the old size empty out as CLOCK evicts their entries and are
+ * unmapped, so the new size gets the memory; the budget holds throughout. */
+static void test_cache_size_shift(void **state)
+{
+    (void)state;
+    gs_vcache *c = gs_vcache_create(1u << 20);
+    assert_non_null(c);
+    uint8_t val[1500];
+    memset(val, 3, sizeof(val));
+    char key[16];
+    for (int round = 0; round < 2; round++) {
+        size_t len = round ? 1500 : 100;
+        for (int i = 0; i < 40000; i++) {
+            int klen = snprintf(key, sizeof(key), "%c%d", round ? 'b' : 'a', i);
+            gs_vcache_put(c, 6, key, (size_t)klen, val, len);
+            gs_vcache_stats st;
+            gs_vcache_stats_get(c, &st);
+            assert_true(st.resident <= st.budget);
+        }
+    }
+    size_t cached = 0;
+    for (int i = 0; i < 40000; i++) {
+        int klen = snprintf(key, sizeof(key), "b%d", i);
+        gs_vcache_hit h;
+        cached += gs_vcache_find(c, 6, key, (size_t)klen, &h);
+    }
+    /* 1 MiB holds about 650 of them (1.6 KB with overhead). */
+    assert_true(cached > 400);
+    gs_vcache_destroy(c);
 }
 
 /* Encode p[0..n) and check that decoding gives it back exactly (or that it
@@ -428,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_slab),
         cmocka_unit_test(test_cache_churn),
+        cmocka_unit_test(test_cache_size_shift),
         cmocka_unit_test(test_cpack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,6 +58,7 @@ struct gs_vcache {
     uint8_t *bloom;
     size_t bloom_mask; /* bits - 1 */
     size_t sets_bytes; /* gs_vcache_publish_sets */
+    size_t heap_bytes; /* charged to malloc'd entries (the rest are slots) */
 };
 
 gs_vcache *gs_vcache_create(size_t budget_bytes)
@@ -75,9 +76,7 @@ gs_vcache *gs_vcache_create(size_t budget_bytes)
     }
     c->budget = budget_bytes;
     c->bytes = c->nbuckets * sizeof(*c->buckets);
-    /* Capped at the budget: a shift in sizes could otherwise strand free
-     * slots of one class while another maps more. */
-    c->slab = gs_slab_create(budget_bytes);
+    c->slab = gs_slab_create(budget_bytes); /* and see alloc_entry */
     /* About 2.5 % of the budget: 1 MiB (8 Mbit) for 40 MiB keeps false
      * positives near 3 % up to a million keys left out. */
     size_t bb = 64 * 1024;
@@ -173,6 +172,7 @@ void gs_vcache_clear(gs_vcache *c)
     }
     gs_slab_release_all(c->slab); /* every slab entry at once */
     c->entries = 0;
+    c->heap_bytes = 0;
     c->bytes = c->nbuckets * sizeof(*c->buckets);
     free(c->tombs.p);
     memset(&c->tombs, 0, sizeof(c->tombs));
@@ -363,6 +363,8 @@ static void unlink_entry(gs_vcache *c, struct entry **p)
     struct entry *e = *p;
     *p = e->next;
     c->bytes -= charge(e);
+    if (!(e->flags & F_SLAB))
+        c->heap_bytes -= charge(e);
     c->entries--;
     if (e->flags & F_SLAB)
         gs_slab_free(c->slab, e, entry_size(e));
@@ -397,6 +399,61 @@ static void make_room(gs_vcache *c, size_t need)
         c->hand = (c->hand + 1) & (c->nbuckets - 1);
         sweeps++;
     }
+}
+
+/* Evict one entry the CLOCK hand finds unreferenced: 1, or 0 if none. */
+static int evict_one(gs_vcache *c)
+{
+    for (size_t sweeps = 0; c->entries && sweeps < 4 * c->nbuckets; sweeps++) {
+        for (struct entry **p = &c->buckets[c->hand]; *p; p = &(*p)->next) {
+            if (atomic_load_explicit(&(*p)->ref, memory_order_relaxed)) {
+                atomic_store_explicit(&(*p)->ref, 0, memory_order_relaxed);
+                continue;
+            }
+            bloom_add(c, (*p)->cf, (*p)->data, (*p)->klen);
+            unlink_entry(c, p);
+            return 1;
+        }
+        c->hand = (c->hand + 1) & (c->nbuckets - 1);
+    }
+    return 0;
+}
+
+/* What the entries take: mapped chunks (free slots included), malloc'd
+ * entries, the buckets. */
+static size_t resident(const gs_vcache *c)
+{
+    return gs_slab_mapped(c->slab) + c->heap_bytes + c->nbuckets * sizeof(*c->buckets);
+}
+
+/* Evictions tried beyond make_room's for a slot of the right size. */
+#define EXTRA_EVICTIONS 8
+
+/* Memory for a new entry of size bytes: a slot of its size, in a new chunk
+ * only if what the cache takes stays within the budget, else malloc within
+ * the same bound (heap_charge: what the entry would be charged). If
+ * neither fits, evicting a few more entries may free a slot of this size,
+ * or a whole chunk (unmapped with its last slot). NULL: not cached.
+ *
+ * So the budget bounds the memory the cache holds, not only the bytes of
+ * its entries: charged bytes alone would let free slots of one size class
+ * and malloc'd entries of another both fill it. */
+static struct entry *alloc_entry(gs_vcache *c, size_t size, size_t heap_charge, uint8_t *flags)
+{
+    for (int tries = 0; tries <= EXTRA_EVICTIONS; tries++) {
+        if (tries && !evict_one(c))
+            break;
+        struct entry *e = gs_slab_alloc(c->slab, size, resident(c) + GS_SLAB_CHUNK <= c->budget);
+        if (e) {
+            *flags = F_SLAB;
+            return e;
+        }
+        if (resident(c) + heap_charge <= c->budget) {
+            *flags = 0;
+            return malloc(size);
+        }
+    }
+    return NULL;
 }
 
 static void grow(gs_vcache *c)
@@ -474,11 +531,8 @@ void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, co
         bloom_add(c, cf, key, klen);
         return;
     }
-    size_t size = sizeof(struct entry) + klen + keep;
-    struct entry *e = gs_slab_alloc(c->slab, size);
-    uint8_t flags = e ? F_SLAB : 0;
-    if (!e)
-        e = malloc(size);
+    uint8_t flags = 0;
+    struct entry *e = alloc_entry(c, sizeof(struct entry) + klen + keep, need, &flags);
     if (!e) {
         bloom_add(c, cf, key, klen);
         return;
@@ -497,6 +551,8 @@ void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, co
     *b = e;
     c->entries++;
     c->bytes += charge(e);
+    if (!(flags & F_SLAB))
+        c->heap_bytes += charge(e);
     if (c->entries > c->nbuckets && c->bytes + c->nbuckets * sizeof(*b) <= c->budget)
         grow(c);
 }
@@ -510,6 +566,7 @@ void gs_vcache_stats_get(const gs_vcache *c, gs_vcache_stats *out)
     out->bytes = c->bytes;
     out->budget = c->budget;
     out->sets_bytes = c->sets_bytes;
+    out->resident = resident(c);
 }
 
 void gs_vcache_publish_sets(gs_vcache *c)

@@ -101,6 +101,10 @@ void gs_vcache_set_complete(gs_vcache *c, int complete);
 
 typedef struct gs_vcache_stats {
     size_t entries, bytes, budget;
+    /* What the entries take: the slab's mapped chunks (free slots
+     * included), malloc'd entries and the buckets. Above bytes by the
+     * slots free in one size class while another is full (slab.h). */
+    size_t resident;
     /* keysets and user map (not charged to the budget), as of the last
      * gs_vcache_publish_sets */
     size_t sets_bytes;

@@ -113,7 +113,7 @@ void gs_views_memory_read(gs_views *v, gs_views_memory *out)
         pthread_rwlock_rdlock(&v->cache_lock);
         gs_vcache_stats_get(v->ecache, &cs);
         pthread_rwlock_unlock(&v->cache_lock);
-        out->entity_cache_bytes = cs.bytes;
+        out->entity_cache_bytes = cs.resident > cs.bytes ? cs.resident : cs.bytes;
         out->entity_cache_entries = cs.entries;
         out->entity_cache_budget = cs.budget;
         out->id_sets_bytes = cs.sets_bytes;
