@@ -289,8 +289,8 @@ static void test_slab(void **state)
     free(p);
 }
 
-/* Values of every size from 1 byte to past the slab's largest slot, put,
- * replaced and deleted at random in a small cache: whatever is still
+/* Values of every size from 1 to 1600 bytes (both kinds of size class),
+ * put, replaced and deleted at random in a small cache: whatever is still
  * cached is the last value put, and the budget always holds. */
 static void test_cache_churn(void **state)
 {
