@@ -479,7 +479,8 @@ GS_API int gs_views_compression_get(gs_store *st, gs_views_compression *out);
  * memory").
  * The struct may gain fields at its end in a later version. */
 typedef struct gs_views_memory {
-    uint64_t entity_cache_bytes;   /* entity values kept in memory, with their overhead */
+    uint64_t entity_cache_bytes;   /* memory the entity cache holds: values, their overhead,
+                                      free slots of its chunks (within the budget) */
     uint64_t entity_cache_entries; /* how many */
     uint64_t entity_cache_budget;  /* its bound (0: no entity cache) */
     uint64_t id_sets_bytes;        /* the applier's guild-scoped id sets and user map */
