@@ -259,7 +259,8 @@ static void test_slab(void **state)
     assert_false(gs_slab_ready(s, 100));
     assert_null(gs_slab_alloc(s, 100, 1));
     assert_ptr_equal(gs_slab_alloc(s, 49, 0), p[7]);
-    /* Every slot of the first chunk back: it is unmapped. */
+    /* Every slot of the first chunk back: it stays mapped as the spare,
+     * which the next class to need a chunk gets without mapping one. */
     size_t first = 0;
     uintptr_t c0 = (uintptr_t)p[0] & ~(uintptr_t)(GS_SLAB_CHUNK - 1);
     for (size_t i = 0; i < n; i++)
@@ -269,17 +270,27 @@ static void test_slab(void **state)
             first++;
         }
     assert_true(first > 1000);
-    assert_int_equal(gs_slab_mapped(s), GS_SLAB_CHUNK);
-    uint8_t *q = gs_slab_alloc(s, 5000, 1); /* room for another class now */
-    assert_non_null(q);
-    memset(q, 1, 5000);
     assert_int_equal(gs_slab_mapped(s), 2 * GS_SLAB_CHUNK);
+    assert_true(gs_slab_ready(s, 5000));
+    uint8_t *q = gs_slab_alloc(s, 5000, 0);
+    assert_non_null(q);
+    assert_int_equal((uintptr_t)q & ~(uintptr_t)(GS_SLAB_CHUNK - 1), c0);
+    memset(q, 1, 5000);
     for (size_t i = 0; i < n; i++) /* the other chunk is intact */
         if (p[i])
             for (size_t b = 0; b < 60; b++)
                 assert_int_equal(p[i][b], (uint8_t)(i & 0xff));
+    /* The 60-byte chunk emptied: the new spare. Then the 5000-byte one
+     * empties with a spare already kept: unmapped. */
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            gs_slab_free(s, p[i], 60);
+    assert_int_equal(gs_slab_mapped(s), 2 * GS_SLAB_CHUNK);
+    gs_slab_free(s, q, 5000);
+    assert_int_equal(gs_slab_mapped(s), GS_SLAB_CHUNK);
     gs_slab_release_all(s);
     assert_int_equal(gs_slab_mapped(s), 0);
+    assert_false(gs_slab_ready(s, 1000));
     q = gs_slab_alloc(s, 1000, 1);
     assert_non_null(q);
     memset(q, 1, 1000);

@@ -4,9 +4,12 @@
  * Each chunk is 64 KiB, aligned to its size, and serves one class: a
  * header, then slots. A slot's chunk is its address rounded down, so a
  * free needs no lookup. Per class, the chunks with a slot to give are on a
- * list; a chunk whose last slot comes back is unmapped at once, so memory
- * follows the entries when their sizes shift (the cache evicts by CLOCK,
- * so the chunks of a size no longer written empty out).
+ * list; a chunk whose last slot comes back is unmapped, so memory follows
+ * the entries when their sizes shift (the cache evicts by CLOCK, so the
+ * chunks of a size no longer written empty out). One empty chunk is kept
+ * as a spare for the next class that needs one: a class with a single
+ * entry, rewritten again and again, would otherwise map and unmap a chunk
+ * each time.
  */
 #include "gs_common.h"
 
@@ -34,6 +37,7 @@ struct chunk {
 struct gs_slab {
     struct chunk *avail[NCLASSES];
     struct chunk *all;
+    struct chunk *spare; /* empty, on no class list, counted in nchunks */
     size_t nchunks;
     size_t cap;
 };
@@ -148,7 +152,10 @@ void *gs_slab_alloc(gs_slab *s, size_t n, int may_map)
     unsigned cls = class_of(n);
     size_t size = size_of(cls);
     struct chunk *c = s->avail[cls];
-    if (!c) {
+    if (!c && s->spare) { /* already mapped: no may_map needed */
+        c = s->spare;
+        s->spare = NULL;
+    } else if (!c) {
         if (!may_map || (s->nchunks + 1) * (size_t)GS_SLAB_CHUNK > s->cap)
             return NULL;
         c = map_chunk();
@@ -160,6 +167,8 @@ void *gs_slab_alloc(gs_slab *s, size_t n, int may_map)
             s->all->all_prev = c;
         s->all = c;
         s->nchunks++;
+    }
+    if (c->live == 0 && !c->listed) { /* new, or the spare */
         c->free = NULL;
         c->bump = (uint8_t *)c + HEADER;
         c->live = 0;
@@ -189,7 +198,13 @@ void gs_slab_free(gs_slab *s, void *p, size_t n)
     *(void **)p = c->free;
     c->free = p;
     if (--c->live == 0) {
-        unmap_chunk(s, c);
+        if (s->spare) {
+            unmap_chunk(s, c);
+        } else {
+            if (c->listed)
+                list_del(s, c);
+            s->spare = c;
+        }
         return;
     }
     if (!c->listed)
@@ -198,7 +213,7 @@ void gs_slab_free(gs_slab *s, void *p, size_t n)
 
 int gs_slab_ready(const gs_slab *s, size_t n)
 {
-    return s && n && n <= GS_SLAB_MAX && s->avail[class_of(n)] != NULL;
+    return s && n && n <= GS_SLAB_MAX && (s->avail[class_of(n)] != NULL || s->spare);
 }
 
 void gs_slab_release_all(gs_slab *s)
@@ -207,6 +222,7 @@ void gs_slab_release_all(gs_slab *s)
         return;
     while (s->all)
         unmap_chunk(s, s->all);
+    s->spare = NULL;
 }
 
 size_t gs_slab_mapped(const gs_slab *s)

@@ -12,8 +12,9 @@
  *
  * Requests of 1..GS_SLAB_MAX bytes get a slot of their size class (16-byte
  * steps up to 1 KiB, then eight per doubling) in 64 KiB chunks of that
- * class, mapped as needed and unmapped as soon as their last slot is
- * freed. Larger requests, or a class without a free slot when the caller
+ * class, mapped as needed and unmapped once their last slot is freed (one
+ * empty chunk is kept as a spare for the next class in need). Larger
+ * requests, or a class without a free slot when the caller
  * does not allow a new chunk (or the cap is reached), return NULL.
  *
  * Not thread-safe: the cache calls it under its write lock.
