@@ -83,7 +83,13 @@ gs_vcache *gs_vcache_create(size_t budget_bytes)
     while (bb * 2 <= budget_bytes / 32)
         bb *= 2;
     c->keysets = gs_vks_create();
-    c->usermap = gs_vum_create();
+    /* An eighth of the budget at most (beside it, like the bloom): 4 MiB,
+     * about 196 000 users, of the default 40 MiB. Beyond, the map gives
+     * up, and a member removal seeks RocksDB for the user's other guilds;
+     * at 8 MiB it held up to 390 000 users, and at the large benchmark
+     * shape (1 M users) grew to its end and gave up during every ingest
+     * and rebuild, at the height of their memory use. */
+    c->usermap = gs_vum_create(budget_bytes / 8);
     /* Not charged to the budget: the budget is sized to hold the entities
      * of a shape (FORMAT.md, "Tuning"); the bloom is a fixed extra. */
     c->bloom = calloc(bb, 1);

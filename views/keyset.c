@@ -205,9 +205,10 @@ void gs_vks_del(gs_vks *s, int cf, uint64_t guild, uint64_t id)
 
 #define UM_NONE  0
 #define UM_MULTI UINT64_MAX
-/* At most this many slots (16 bytes each): beyond, the map gives up and
- * membership checks go back to RocksDB. */
-#define UM_MAX_SLOTS (1u << 19)
+/* Slots are 16 bytes; the table doubles at 3/4 full up to the largest
+ * power of two that fits the map's memory bound (gs_vum_create), and
+ * beyond it the map gives up: membership checks go back to RocksDB. */
+#define UM_MIN_SLOTS 4096u
 
 struct um_slot {
     uint64_t user; /* 0: empty (user ids are never 0) */
@@ -217,12 +218,18 @@ struct um_slot {
 struct gs_vum {
     struct um_slot *t;
     size_t cap, used;
-    int off; /* gave up (too many users or out of memory) */
+    int off;          /* gave up (too many users or out of memory) */
+    size_t max_slots; /* the bound (0: never kept) */
 };
 
-gs_vum *gs_vum_create(void)
+gs_vum *gs_vum_create(size_t max_bytes)
 {
-    return calloc(1, sizeof(gs_vum));
+    gs_vum *m = calloc(1, sizeof(gs_vum));
+    if (!m)
+        return NULL;
+    for (size_t n = UM_MIN_SLOTS; n * sizeof(struct um_slot) <= max_bytes; n *= 2)
+        m->max_slots = n;
+    return m;
 }
 
 void gs_vum_clear(gs_vum *m)
@@ -230,7 +237,9 @@ void gs_vum_clear(gs_vum *m)
     if (!m)
         return;
     free(m->t);
+    size_t max = m->max_slots;
     memset(m, 0, sizeof(*m));
+    m->max_slots = max;
 }
 
 void gs_vum_destroy(gs_vum *m)
@@ -263,8 +272,8 @@ static struct um_slot *um_find(const gs_vum *m, uint64_t user, int *found)
 
 static int um_grow(gs_vum *m)
 {
-    size_t cap = m->cap ? m->cap * 2 : 4096;
-    if (cap > UM_MAX_SLOTS)
+    size_t cap = m->cap ? m->cap * 2 : UM_MIN_SLOTS;
+    if (cap > m->max_slots)
         return -1;
     struct um_slot *t = calloc(cap, sizeof(*t));
     if (!t)

@@ -33,9 +33,11 @@ void gs_vks_del(gs_vks *s, int cf, uint64_t guild, uint64_t id);
  * while the entity cache is complete (every commit since an empty
  * database went through it), from the user index entries ('U' user guild)
  * of each commit: put and del are exact on "none" and "one". Gives up
- * (gs_vum_get -1 for every user) past about 390 000 users. */
+ * (gs_vum_get -1 for every user) once its table would take more than
+ * max_bytes (16 bytes a slot, at most 3/4 used: 4 MiB holds about 196 000
+ * users). */
 typedef struct gs_vum gs_vum;
-gs_vum *gs_vum_create(void);
+gs_vum *gs_vum_create(size_t max_bytes);
 void gs_vum_destroy(gs_vum *m);
 void gs_vum_clear(gs_vum *m);
 size_t gs_vum_bytes(const gs_vum *m);
