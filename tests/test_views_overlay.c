@@ -18,6 +18,7 @@
 
 #include "cache.h"
 #include "cpack.h"
+#include "keyset.h"
 #include "mp.h"
 #include "overlay.h"
 #include "slab.h"
@@ -405,6 +406,38 @@ static void test_cache_size_shift(void **state)
     gs_vcache_destroy(c);
 }
 
+/* The user map answers exactly within its memory bound and gives up
+ * (unknown for every user) past it; a clear keeps the bound. */
+static void test_user_map_bound(void **state)
+{
+    (void)state;
+    gs_vum *m = gs_vum_create(256u << 10); /* 16 384 slots: 12 288 users */
+    assert_non_null(m);
+    uint64_t g;
+    for (int round = 0; round < 2; round++) {
+        for (uint64_t u = 1; u <= 12000; u++)
+            gs_vum_put(m, u, 1000 + u % 7);
+        gs_vum_put(m, 5, 999); /* a second guild: several */
+        assert_true(gs_vum_bytes(m) <= 256u << 10);
+        assert_int_equal(gs_vum_get(m, 4, &g), 1);
+        assert_int_equal(g, 1000 + 4 % 7);
+        assert_int_equal(gs_vum_get(m, 5, &g), -1);
+        assert_int_equal(gs_vum_get(m, 20000, &g), 0); /* in none */
+        for (uint64_t u = 12001; u <= 13000; u++)      /* past the bound */
+            gs_vum_put(m, u, 1);
+        assert_int_equal(gs_vum_get(m, 4, &g), -1);
+        assert_int_equal(gs_vum_get(m, 20000, &g), -1);
+        assert_int_equal(gs_vum_bytes(m), 0);
+        gs_vum_clear(m); /* known again, same bound */
+        assert_int_equal(gs_vum_get(m, 4, &g), 0);
+    }
+    gs_vum_destroy(m);
+    gs_vum *none = gs_vum_create(1000); /* below one table: never kept */
+    gs_vum_put(none, 1, 2);
+    assert_int_equal(gs_vum_get(none, 1, &g), -1);
+    gs_vum_destroy(none);
+}
+
 /* Encode p[0..n) and check that decoding gives it back exactly (or that it
  * was refused); returns the encoded length (0 = refused). */
 static size_t cpack_roundtrip(const void *p, size_t n)
@@ -507,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_slab),
         cmocka_unit_test(test_cache_churn),
         cmocka_unit_test(test_cache_size_shift),
+        cmocka_unit_test(test_user_map_bound),
         cmocka_unit_test(test_cpack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
