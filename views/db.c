@@ -335,17 +335,24 @@ static gs_views_compression comp_of(const char *val, size_t len)
                : GS_VIEWS_COMPRESSION_DEFAULT;
 }
 
-static int read_stored_comp(gs_views *v, gs_err *err)
+/* The compression key of db's meta family into *out; RocksDB's error
+ * (to free) or NULL. */
+static char *get_comp(rocksdb_t *db, const rocksdb_readoptions_t *ro,
+                      rocksdb_column_family_handle_t *meta, gs_views_compression *out)
 {
     char *rerr = NULL;
     size_t len = 0;
-    char *val = rocksdb_get_cf(v->db, v->ro, v->cf[GS_VCF_META], GS_VMETA_COMP,
-                               strlen(GS_VMETA_COMP), &len, &rerr);
-    if (rerr)
-        return gs_vdb_err(err, rerr, "cannot read views meta");
-    v->stored_comp = comp_of(val, len);
+    char *val = rocksdb_get_cf(db, ro, meta, GS_VMETA_COMP, strlen(GS_VMETA_COMP), &len, &rerr);
+    if (!rerr)
+        *out = comp_of(val, len);
     rocksdb_free(val);
-    return GS_OK;
+    return rerr;
+}
+
+static int read_stored_comp(gs_views *v, gs_err *err)
+{
+    char *rerr = get_comp(v->db, v->ro, v->cf[GS_VCF_META], &v->stored_comp);
+    return rerr ? gs_vdb_err(err, rerr, "cannot read views meta") : GS_OK;
 }
 
 /* Before views are wiped as damaged or foreign, the compression they were
@@ -373,12 +380,7 @@ static void comp_before_wipe(gs_views *v)
         free(rerr);
         return;
     }
-    size_t len = 0;
-    char *val = rocksdb_get_cf(db, v->ro, h[1], GS_VMETA_COMP, strlen(GS_VMETA_COMP), &len, &rerr);
-    if (!rerr)
-        v->comp = comp_of(val, len);
-    free(rerr);
-    rocksdb_free(val);
+    free(get_comp(db, v->ro, h[1], &v->comp));
     for (int i = 0; i < 2; i++)
         rocksdb_column_family_handle_destroy(h[i]);
     rocksdb_close(db);
