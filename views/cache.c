@@ -387,41 +387,42 @@ void gs_vcache_del(gs_vcache *c, int cf, const void *key, size_t klen)
         unlink_entry(c, p);
 }
 
+/* One CLOCK step: the bucket under the hand, whose referenced entries lose
+ * their bit and whose others are evicted, while need more bytes do not fit
+ * (until_fits) or until one was evicted; then the hand moves on. How many
+ * went. */
+static size_t clock_step(gs_vcache *c, size_t need, int until_fits)
+{
+    size_t evicted = 0;
+    struct entry **p = &c->buckets[c->hand];
+    while (*p && (until_fits ? c->bytes + need > c->budget : evicted == 0)) {
+        if (atomic_load_explicit(&(*p)->ref, memory_order_relaxed)) {
+            atomic_store_explicit(&(*p)->ref, 0, memory_order_relaxed);
+            p = &(*p)->next;
+        } else {
+            bloom_add(c, (*p)->cf, (*p)->data, (*p)->klen);
+            unlink_entry(c, p);
+            evicted++;
+        }
+    }
+    c->hand = (c->hand + 1) & (c->nbuckets - 1);
+    return evicted;
+}
+
 /* Evict with CLOCK until need more bytes fit. */
 static void make_room(gs_vcache *c, size_t need)
 {
-    size_t sweeps = 0;
-    while (c->bytes + need > c->budget && c->entries && sweeps < 4 * c->nbuckets) {
-        struct entry **p = &c->buckets[c->hand];
-        while (*p && c->bytes + need > c->budget) {
-            if (atomic_load_explicit(&(*p)->ref, memory_order_relaxed)) {
-                atomic_store_explicit(&(*p)->ref, 0, memory_order_relaxed);
-                p = &(*p)->next;
-            } else {
-                bloom_add(c, (*p)->cf, (*p)->data, (*p)->klen);
-                unlink_entry(c, p);
-            }
-        }
-        c->hand = (c->hand + 1) & (c->nbuckets - 1);
-        sweeps++;
-    }
+    for (size_t sweeps = 0; c->bytes + need > c->budget && c->entries && sweeps < 4 * c->nbuckets;
+         sweeps++)
+        clock_step(c, need, 1);
 }
 
 /* Evict one entry the CLOCK hand finds unreferenced: 1, or 0 if none. */
 static int evict_one(gs_vcache *c)
 {
-    for (size_t sweeps = 0; c->entries && sweeps < 4 * c->nbuckets; sweeps++) {
-        for (struct entry **p = &c->buckets[c->hand]; *p; p = &(*p)->next) {
-            if (atomic_load_explicit(&(*p)->ref, memory_order_relaxed)) {
-                atomic_store_explicit(&(*p)->ref, 0, memory_order_relaxed);
-                continue;
-            }
-            bloom_add(c, (*p)->cf, (*p)->data, (*p)->klen);
-            unlink_entry(c, p);
+    for (size_t sweeps = 0; c->entries && sweeps < 4 * c->nbuckets; sweeps++)
+        if (clock_step(c, 0, 0))
             return 1;
-        }
-        c->hand = (c->hand + 1) & (c->nbuckets - 1);
-    }
     return 0;
 }
 
