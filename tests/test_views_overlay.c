@@ -438,6 +438,43 @@ static void test_user_map_bound(void **state)
     gs_vum_destroy(none);
 }
 
+/* A clear gives back what the entries had grown, the bucket array
+ * included (a rebuild then starts from nothing), and the cache fills and
+ * answers again after it. */
+static void test_cache_clear_gives_back(void **state)
+{
+    (void)state;
+    gs_vcache *c = gs_vcache_create(8u << 20);
+    assert_non_null(c);
+    gs_vcache_stats st0, st;
+    gs_vcache_stats_get(c, &st0);
+    uint8_t val[40];
+    for (int round = 0; round < 2; round++) {
+        for (uint32_t k = 0; k < 60000; k++) {
+            memset(val, (int)(k + (uint32_t)round), sizeof(val));
+            gs_vcache_put(c, 4, &k, sizeof(k), val, sizeof(val));
+        }
+        gs_vcache_stats_get(c, &st);
+        assert_true(st.entries > 50000);
+        /* 60 000 entries: at least 64 Ki buckets of 8 bytes beside them. */
+        assert_true(st.resident > st0.resident + (512u << 10));
+        uint32_t k = 12345;
+        char *out;
+        size_t outlen;
+        assert_int_equal(gs_vcache_get(c, 4, &k, sizeof(k), &out, &outlen), 1);
+        assert_int_equal(outlen, sizeof(val));
+        assert_int_equal((uint8_t)out[0], (uint8_t)(k + (uint32_t)round));
+        free(out);
+        gs_vcache_clear(c);
+        gs_vcache_stats_get(c, &st);
+        assert_int_equal(st.entries, 0);
+        assert_int_equal(st.resident, st0.resident);
+        assert_int_equal(st.bytes, st0.bytes);
+        assert_int_equal(gs_vcache_get(c, 4, &k, sizeof(k), &out, &outlen), 0);
+    }
+    gs_vcache_destroy(c);
+}
+
 /* Encode p[0..n) and check that decoding gives it back exactly (or that it
  * was refused); returns the encoded length (0 = refused). */
 static size_t cpack_roundtrip(const void *p, size_t n)
@@ -541,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_cache_churn),
         cmocka_unit_test(test_cache_size_shift),
         cmocka_unit_test(test_user_map_bound),
+        cmocka_unit_test(test_cache_clear_gives_back),
         cmocka_unit_test(test_cpack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -387,6 +387,13 @@ int gs_views_wipe(gs_views *v, gs_err *err)
         if (rerr) {
             rc = gs_vdb_err(err, rerr, "cannot wipe views");
         } else {
+            /* Every block cached so far belongs to data just deleted:
+             * drop them (entries in use stay until released), rather than
+             * hold 8 MiB of them while the replay that follows fills the
+             * rest of its memory. The capacity is put back at once. */
+            size_t cap = rocksdb_cache_get_capacity(v->cache);
+            rocksdb_cache_set_capacity(v->cache, 0);
+            rocksdb_cache_set_capacity(v->cache, cap);
             v->watermark = 0;
             v->fail_count = 0;
             v->me = 0;

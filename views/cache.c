@@ -18,6 +18,8 @@
 #include "slab.h"
 
 #define KEY_MAX 24
+/* Buckets of a new or cleared cache; the array doubles with the entries. */
+#define BUCKETS_MIN 4096
 /* Bytes charged per entry beyond key and value: the struct and malloc's
  * own header, so that the budget tracks resident memory (a slab slot is
  * charged its own size, which is never more). */
@@ -68,7 +70,7 @@ gs_vcache *gs_vcache_create(size_t budget_bytes)
     gs_vcache *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->nbuckets = 4096;
+    c->nbuckets = BUCKETS_MIN;
     c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
     if (!c->buckets) {
         free(c);
@@ -176,6 +178,19 @@ void gs_vcache_clear(gs_vcache *c)
         }
         c->buckets[i] = NULL;
     }
+    /* The bucket array grew with the entries (4 MiB for the 40 MiB cache
+     * of the large benchmark shape): give it back, so that a rebuild
+     * starts from nothing instead of holding it while its replay fills
+     * everything else; it grows again with the entries. */
+    if (c->nbuckets > BUCKETS_MIN) {
+        struct entry **b = calloc(BUCKETS_MIN, sizeof(*b));
+        if (b) {
+            free(c->buckets);
+            c->buckets = b;
+            c->nbuckets = BUCKETS_MIN;
+        }
+    }
+    c->hand = 0;
     gs_slab_release_all(c->slab); /* every slab entry at once */
     c->entries = 0;
     c->heap_bytes = 0;
