@@ -498,6 +498,72 @@ static size_t cpack_roundtrip(const void *p, size_t n)
     return e;
 }
 
+/* Values built into a gs_vbuf write their strings in one step
+ * (mp_build.c, pack_str): the bytes must be msgpack-c's own, for strings of
+ * every header size (fixstr, str8, str16, str32) as values and as keys, and
+ * for ids, so that stored values and their comparisons do not change. */
+static void test_pack_str_as_msgpack_c(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {0, 1, 31, 32, 255, 256, 65535, 65536, 70000};
+    gs_json *js;
+    gs_err err;
+    assert_int_equal(gs_json_create(1u << 20, 64, &js, &err), GS_OK);
+    size_t cap = 2 * 70000 + 64;
+    char *doc = malloc(cap);
+    assert_non_null(doc);
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        size_t n = lens[i], o = 0;
+        /* {"<n x k>":"<n x v>","id":"1503495375884402688"} */
+        doc[o++] = '{';
+        doc[o++] = '"';
+        memset(doc + o, 'k', n);
+        o += n;
+        memcpy(doc + o, "\":\"", 3);
+        o += 3;
+        memset(doc + o, 'v', n);
+        o += n;
+        static const char tail[] = "\",\"id\":\"1503495375884402688\"}";
+        memcpy(doc + o, tail, sizeof(tail) - 1);
+        o += sizeof(tail) - 1;
+        gs_jval root;
+        assert_int_equal(gs_json_parse(js, doc, o, cap, &root, &err), GS_OK);
+        gs_vbuf fast = {0};
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &fast, gs_vbuf_mp_write);
+        assert_int_equal(gs_mp_pack_json(&pk, root), 0);
+        assert_int_equal(gs_mp_pack_idstr(&pk, 1503495375884402688ull), 0);
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        assert_int_equal(gs_mp_pack_json(&pk, root), 0);
+        assert_int_equal(gs_mp_pack_idstr(&pk, 1503495375884402688ull), 0);
+        assert_int_equal(fast.len, sb.size);
+        assert_memory_equal(fast.p, sb.data, sb.size);
+        /* The header msgpack-c chose is the shortest. */
+        size_t at = 1; /* after the fixmap */
+        uint8_t h = (uint8_t)fast.p[at];
+        assert_int_equal(h, n < 32 ? 0xa0 | n : n < 256 ? 0xd9 : n < 65536 ? 0xda : 0xdb);
+        /* The same key through a map builder: its offset names its bytes. */
+        gs_mpb b;
+        gs_mpb_init(&b);
+        assert_int_equal(gs_mpb_json_members(&b, root, NULL), GS_OK);
+        assert_int_equal(gs_mpb_has(&b, doc + 2, n), 1);
+        assert_int_equal(gs_mpb_has(&b, "id", 2), 1);
+        assert_int_equal(gs_mpb_has(&b, "nope", 4), 0);
+        gs_vbuf out = {0};
+        assert_int_equal(gs_mpb_finish(&b, &out), GS_OK);
+        assert_int_equal(out.len + 0, fast.len - 20); /* without the trailing id string */
+        assert_memory_equal(out.p, fast.p, out.len);
+        gs_vbuf_free(&out);
+        gs_mpb_free(&b);
+        msgpack_sbuffer_destroy(&sb);
+        gs_vbuf_free(&fast);
+    }
+    free(doc);
+    gs_json_destroy(js);
+}
+
 static void test_cpack(void **state)
 {
     (void)state;
@@ -579,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_cache_size_shift),
         cmocka_unit_test(test_user_map_bound),
         cmocka_unit_test(test_cache_clear_gives_back),
+        cmocka_unit_test(test_pack_str_as_msgpack_c),
         cmocka_unit_test(test_cpack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,46 @@
 #include <string.h>
 
 #include "mp.h"
+#include "vbuf.h"
+
+/* A string, header and body, as msgpack_pack_str and msgpack_pack_str_body
+ * write it (the shortest header, str8 included), in one step when the
+ * packer writes into a gs_vbuf: these two calls were a callback, a reserve
+ * and a memcpy each, for every key and string of every value built. */
+static int pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+    if (pk->callback != gs_vbuf_mp_write || n > UINT32_MAX)
+        return msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, s, n) != 0 ? -1 : 0;
+    gs_vbuf *b = pk->data;
+    if (gs_vbuf_reserve(b, 5 + n) != 0)
+        return -1;
+    uint8_t *o = (uint8_t *)b->p + b->len;
+    size_t h;
+    if (n < 32) {
+        o[0] = (uint8_t)(0xa0 | n);
+        h = 1;
+    } else if (n < 256) {
+        o[0] = 0xd9;
+        o[1] = (uint8_t)n;
+        h = 2;
+    } else if (n < 65536) {
+        o[0] = 0xda;
+        o[1] = (uint8_t)(n >> 8);
+        o[2] = (uint8_t)n;
+        h = 3;
+    } else {
+        o[0] = 0xdb;
+        o[1] = (uint8_t)(n >> 24);
+        o[2] = (uint8_t)(n >> 16);
+        o[3] = (uint8_t)(n >> 8);
+        o[4] = (uint8_t)n;
+        h = 5;
+    }
+    if (n)
+        memcpy(o + h, s, n);
+    b->len += h + n;
+    return 0;
+}
 
 int gs_mp_pack_idstr(msgpack_packer *pk, uint64_t id)
 {
@@ -17,10 +57,7 @@ int gs_mp_pack_idstr(msgpack_packer *pk, uint64_t id)
         *--p = (char)('0' + id % 10);
         id /= 10;
     } while (id);
-    size_t n = (size_t)(tmp + sizeof(tmp) - p);
-    if (msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, p, n) != 0)
-        return -1;
-    return 0;
+    return pack_str(pk, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 int gs_mp_pack_json(msgpack_packer *pk, gs_jval v)
@@ -54,9 +91,7 @@ int gs_mp_pack_json(msgpack_packer *pk, gs_jval v)
         gs_json_string(v, &s, &n);
         if (n > UINT32_MAX)
             return -1;
-        if (msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, s, n) != 0)
-            return -1;
-        return 0;
+        return pack_str(pk, s, n);
     }
     case GS_JARRAY: {
         gs_jiter it;
@@ -78,7 +113,7 @@ int gs_mp_pack_json(msgpack_packer *pk, gs_jval v)
             return -1;
         gs_json_obj_begin(v, &it);
         while (gs_json_obj_next(&it, &k, &kl, &e) == 1) {
-            if (msgpack_pack_str(pk, kl) != 0 || msgpack_pack_str_body(pk, k, kl) != 0)
+            if (pack_str(pk, k, kl) != 0)
                 return -1;
             if (gs_mp_pack_json(pk, e) != 0)
                 return -1;
@@ -133,10 +168,10 @@ int gs_mpb_key(gs_mpb *b, const char *key, size_t klen)
         b->klen = l;
         b->kcap = cap;
     }
-    if (msgpack_pack_str(&b->pk, klen) != 0)
+    if (pack_str(&b->pk, key, klen) != 0)
         return GS_ENOMEM;
-    size_t off = b->body.len;
-    if (msgpack_pack_str_body(&b->pk, key, klen) != 0 || off > UINT32_MAX)
+    size_t off = b->body.len - klen; /* the key's bytes, after its header */
+    if (off > UINT32_MAX)
         return GS_ENOMEM;
     b->koff[b->nkeys] = (uint32_t)off;
     b->klen[b->nkeys] = (uint32_t)klen;
@@ -161,8 +196,7 @@ int gs_mpb_idobj(gs_mpb *b, const char *key, uint64_t id)
     if (gs_mpb_has(b, key, kl))
         return GS_OK;
     if (gs_mpb_key(b, key, kl) != GS_OK || msgpack_pack_map(&b->pk, 1) != 0 ||
-        msgpack_pack_str(&b->pk, 2) != 0 || msgpack_pack_str_body(&b->pk, "id", 2) != 0 ||
-        gs_mp_pack_idstr(&b->pk, id) != 0)
+        pack_str(&b->pk, "id", 2) != 0 || gs_mp_pack_idstr(&b->pk, id) != 0)
         return GS_ENOMEM;
     return GS_OK;
 }

@@ -89,7 +89,15 @@ void gs_vbuf_free(gs_vbuf *b)
     b->oom = 0;
 }
 
+/* msgpack-c calls this for every header and every body it packs, most of
+ * them one byte long (fixmap, fixstr and fixint headers, nil, booleans):
+ * those go in without the calls of gs_vbuf_put. */
 int gs_vbuf_mp_write(void *data, const char *buf, size_t len)
 {
-    return gs_vbuf_put(data, buf, len);
+    gs_vbuf *b = data;
+    if (len == 1 && b->len < b->cap && !b->oom) {
+        b->p[b->len++] = buf[0];
+        return 0;
+    }
+    return gs_vbuf_put(b, buf, len);
 }
