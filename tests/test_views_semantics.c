@@ -567,6 +567,43 @@ static const char *const GOOD2 =
     "{\"op\":0,\"t\":\"GUILD_ROLE_CREATE\",\"s\":7,\"d\":{\"guild_id\":\"400\",\"role\":{\"id\":"
     "\"402\",\"name\":\"two\"}}}\n";
 
+/* A bad element of an array is named by its index (the name is only
+ * formatted on failure: entity.c, gs_vreq_elem), for each path that checks
+ * elements one by one; the good elements before it are rolled back with
+ * the record. */
+static void test_bad_elements(void **state)
+{
+    ctx *c = *state;
+    static const char text[] =
+        /* 1: the second member of a chunk is not an object */
+        "{\"op\":0,\"t\":\"GUILD_MEMBERS_CHUNK\",\"s\":1,\"d\":{\"guild_id\":\"500\","
+        "\"members\":[{\"user\":{\"id\":\"501\"},\"roles\":[]},7]}}\n"
+        /* 2: an emoji id that is not a snowflake */
+        "{\"op\":0,\"t\":\"GUILD_EMOJIS_UPDATE\",\"s\":2,\"d\":{\"guild_id\":\"500\","
+        "\"emojis\":[{\"id\":\"502\",\"name\":\"a\"},{\"id\":\"12a\",\"name\":\"b\"}]}}\n"
+        /* 3: a sticker id that is null */
+        "{\"op\":0,\"t\":\"GUILD_STICKERS_UPDATE\",\"s\":3,\"d\":{\"guild_id\":\"500\","
+        "\"stickers\":[{\"id\":null}]}}\n"
+        /* 4: a thread of a list sync that is not an object */
+        "{\"op\":0,\"t\":\"THREAD_LIST_SYNC\",\"s\":4,\"d\":{\"guild_id\":\"500\","
+        "\"threads\":[[]],\"members\":[]}}\n"
+        /* 5: a thread member whose id is 0 */
+        "{\"op\":0,\"t\":\"THREAD_LIST_SYNC\",\"s\":5,\"d\":{\"guild_id\":\"500\","
+        "\"threads\":[],\"members\":[{\"id\":\"0\",\"user_id\":\"501\"}]}}\n";
+    assert_int_equal(feed(c, text), GS_OK);
+    gs_views_status st = status(c);
+    assert_int_equal(st.failed_records, 5);
+    const char *const why[] = {"d.members[0]: id is not a snowflake",
+                               "d.threads[0] is not an object", "d.stickers[0]: missing id",
+                               "d.emojis[1]: id is not a snowflake",
+                               "d.members[1] is not an object"}; /* newest first */
+    for (int i = 0; i < 5; i++)
+        if (!strstr(st.failures[i].reason, why[i]))
+            fail_msg("failure %d: '%s' lacks '%s'", i, st.failures[i].reason, why[i]);
+    assert_false(has(c, GS_VIEW_MEMBER, "501", "500"));
+    assert_false(has(c, GS_VIEW_EMOJI, "502", "500"));
+}
+
 static void test_bad_payloads(void **state)
 {
     ctx *c = *state;
@@ -777,6 +814,7 @@ int main(void)
         T(test_emojis_stickers_replace),
         T(test_members_chunk),
         T(test_bad_payloads),
+        T(test_bad_elements),
         T(test_unknown_events_change_nothing),
         T(test_records_at_or_below_watermark_skipped),
         T(test_queries),

@@ -3,7 +3,6 @@
  */
 #include "gs_common.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,12 +241,8 @@ int gs_vh_thread_list_sync(gs_vtx *tx, gs_jval d)
     if (rc == GS_OK && gs_json_getz(d, "threads", &threads)) {
         gs_json_arr_begin(threads, &it);
         for (size_t i = 0; rc == GS_OK && gs_json_arr_next(&it, &e) == 1; i++) {
-            char what[48];
             uint64_t id;
-            snprintf(what, sizeof(what), "d.threads[%zu]", i);
-            rc = gs_vreq_obj(tx, e, what);
-            if (rc == GS_OK)
-                rc = gs_vreq_id(tx, e, "id", what, &id);
+            rc = gs_vreq_elem(tx, e, "d.threads", i, "id", &id);
             if (rc == GS_OK)
                 rc = gs_vthread_put(tx, g, id, &e, GS_VW_MERGE);
         }
@@ -257,12 +252,8 @@ int gs_vh_thread_list_sync(gs_vtx *tx, gs_jval d)
             return gs_vtx_bad(tx, "d.members is not an array");
         gs_json_arr_begin(members, &it);
         for (size_t i = 0; rc == GS_OK && gs_json_arr_next(&it, &e) == 1; i++) {
-            char what[48];
             uint64_t id;
-            snprintf(what, sizeof(what), "d.members[%zu]", i);
-            rc = gs_vreq_obj(tx, e, what);
-            if (rc == GS_OK)
-                rc = gs_vreq_id(tx, e, "id", what, &id);
+            rc = gs_vreq_elem(tx, e, "d.members", i, "id", &id);
             if (rc == GS_OK)
                 rc = set_thread_member(tx, g, id, e);
         }

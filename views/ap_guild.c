@@ -65,12 +65,8 @@ int gs_vh_ready(gs_vtx *tx, gs_jval d)
     gs_jiter it;
     gs_json_arr_begin(guilds, &it);
     for (size_t i = 0; rc == GS_OK && gs_json_arr_next(&it, &e) == 1; i++) {
-        char what[48];
-        snprintf(what, sizeof(what), "d.guilds[%zu]", i);
         uint64_t g;
-        rc = gs_vreq_obj(tx, e, what);
-        if (rc == GS_OK)
-            rc = gs_vreq_id(tx, e, "id", what, &g);
+        rc = gs_vreq_elem(tx, e, "d.guilds", i, "id", &g);
         /* Placeholders: each guild is unavailable until its GUILD_CREATE. */
         if (rc == GS_OK)
             rc = guild_unavailable(tx, g, &e);

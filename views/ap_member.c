@@ -9,8 +9,6 @@
 
 #include <stdlib.h>
 
-#include <stdio.h>
-
 #include "views_int.h"
 
 /* A member value never embeds its user; a presence keeps only {id}. */
@@ -124,9 +122,7 @@ int gs_vh_members_chunk(gs_vtx *tx, gs_jval d)
         return rc;
     gs_json_arr_begin(arr, &it);
     for (size_t i = 0; rc == GS_OK && gs_json_arr_next(&it, &e) == 1; i++) {
-        char what[48];
-        snprintf(what, sizeof(what), "d.members[%zu]", i);
-        rc = gs_vreq_obj(tx, e, what);
+        rc = gs_vreq_elem(tx, e, "d.members", i, NULL, NULL);
         if (rc == GS_OK)
             rc = gs_vmember_put(tx, g, e, NULL, GS_VW_MERGE);
     }

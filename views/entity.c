@@ -414,12 +414,8 @@ int gs_vent_replace_set(gs_vtx *tx, gs_view_type t, uint64_t guild, gs_jval arr,
     size_t i = 0;
     gs_json_arr_begin(arr, &ai);
     while (gs_json_arr_next(&ai, &e) == 1) {
-        char where[96];
-        snprintf(where, sizeof(where), "%s[%zu]", what, i++);
         uint64_t id;
-        int rc = gs_vreq_obj(tx, e, where);
-        if (rc == GS_OK)
-            rc = gs_vreq_id(tx, e, idkey, where, &id);
+        int rc = gs_vreq_elem(tx, e, what, i++, idkey, &id);
         if (rc == GS_OK)
             rc = ids_push(tx, id);
         if (rc != GS_OK)
@@ -452,6 +448,25 @@ int gs_vreq_obj(gs_vtx *tx, gs_jval v, const char *what)
     if (gs_json_type(v) != GS_JOBJECT)
         return gs_vtx_bad(tx, "%s is not an object", what);
     return GS_OK;
+}
+
+int gs_vreq_elem(gs_vtx *tx, gs_jval e, const char *what, size_t i, const char *idkey, uint64_t *id)
+{
+    if (gs_json_type(e) == GS_JOBJECT) {
+        gs_jval v;
+        if (!idkey)
+            return GS_OK;
+        if (gs_json_getz(e, idkey, &v) && gs_json_type(v) != GS_JNULL &&
+            gs_json_snowflake(v, id) == 0 && *id != 0)
+            return GS_OK;
+    }
+    /* The slow path says what is wrong, as gs_vreq_obj and gs_vreq_id do. */
+    char where[96];
+    snprintf(where, sizeof(where), "%s[%zu]", what, i);
+    int rc = gs_vreq_obj(tx, e, where);
+    if (rc == GS_OK && idkey)
+        rc = gs_vreq_id(tx, e, idkey, where, id);
+    return rc;
 }
 
 static int id_of(gs_vtx *tx, gs_jval obj, const char *key, const char *what, uint64_t *out,

