@@ -166,12 +166,18 @@ static int digits_id(const char *s, size_t n, uint64_t *out)
     if (n == 0 || n > 20 || s[0] < '1' || s[0] > '9')
         return 0;
     uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
+    /* Only a 20-digit number can pass 2^64 - 1: the first 19 digits never
+     * overflow, so only the last one of 20 needs the check. */
+    size_t safe = n < 20 ? n : 19;
+    for (size_t i = 0; i < safe; i++) {
         unsigned d = (unsigned)(s[i] - '0');
         if (d > 9)
             return 0;
-        /* Only a 20-digit number can pass 2^64 - 1. */
-        if (n == 20 && x > (UINT64_MAX - d) / 10)
+        x = x * 10 + d;
+    }
+    if (n == 20) {
+        unsigned d = (unsigned)(s[19] - '0');
+        if (d > 9 || x > (UINT64_MAX - d) / 10)
             return 0;
         x = x * 10 + d;
     }
@@ -435,9 +441,31 @@ size_t gs_cpack_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
  * for 21 bytes checked by the caller). Returns the bytes written. */
 static size_t id_digits(uint64_t id)
 {
-    size_t n = 1;
-    for (uint64_t p = 10; n < 20 && id >= p; p *= 10)
-        n++;
+    /* Snowflakes have 17 to 20 digits: count down from the top instead of
+     * up from one. */
+    static const uint64_t pow10[20] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull,
+                                       10000000000000000ull,
+                                       100000000000000000ull,
+                                       1000000000000000000ull,
+                                       10000000000000000000ull};
+    size_t n = 20;
+    while (n > 1 && id < pow10[n - 1])
+        n--;
     return n;
 }
 
