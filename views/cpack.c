@@ -420,8 +420,16 @@ size_t gs_cpack_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
             uint8_t t[20];
             size_t tn = code_str(p, hlen, (const char *)p + hlen, body, t);
             if (tn) {
-                if (put(&w, run, (size_t)(p - run)) != 0 || put(&w, t, tn) != 0)
+                if (put(&w, run, (size_t)(p - run)) != 0)
                     return 0;
+                if (w.cap - w.len >= sizeof(t)) {
+                    /* A constant-size copy (two vector moves) instead of a
+                     * call; the bytes past tn are overwritten or unused. */
+                    memcpy(w.p + w.len, t, sizeof(t));
+                    w.len += tn;
+                } else if (put(&w, t, tn) != 0) {
+                    return 0;
+                }
                 run = p + hlen + body;
             }
         }
