@@ -445,8 +445,7 @@ size_t gs_cpack_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 
 /* ---- decoding ---- */
 
-/* Write a decimal u64 (no leading zeros) as a msgpack string at out (room
- * for 21 bytes checked by the caller). Returns the bytes written. */
+/* How many decimal digits id has (1 to 20). */
 static size_t id_digits(uint64_t id)
 {
     /* Snowflakes have 17 to 20 digits: count down from the top instead of
@@ -477,7 +476,7 @@ static size_t id_digits(uint64_t id)
     return n;
 }
 
-static size_t put_id(uint8_t *out, uint64_t id)
+size_t gs_cpack_idstr(uint8_t *out, uint64_t id)
 {
     /* Two digits per division: snowflakes have 17 to 20. */
     static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
@@ -619,7 +618,7 @@ size_t gs_cpack_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
                 memcpy(out + o + 1, dict[c], n);
             o += n + 1;
         } else if (c == CP_ID) {
-            o += put_id(out + o, id);
+            o += gs_cpack_idstr(out + o, id);
         } else if (c == CP_HEX32) {
             out[o] = 0xd9;
             out[o + 1] = 32;

@@ -18,5 +18,9 @@ size_t gs_cpack_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
  * Returns the decoded length, 0 if damaged or out is too small. */
 size_t gs_cpack_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
 void gs_cpack_init(void);
+/* id in decimal (no leading zeros) as a msgpack fixstr at out, which has
+ * room for 21 bytes: the bytes written. What a CP_ID code decodes to; the
+ * stored form's implied "id" (vdisk.c) uses it too. */
+size_t gs_cpack_idstr(uint8_t *out, uint64_t id);
 
 #endif
