@@ -388,7 +388,7 @@ static void unlink_entry(gs_vcache *c, struct entry **p)
         c->heap_bytes -= charge(e);
     c->entries--;
     if (e->flags & F_SLAB)
-        gs_slab_free(c->slab, e, entry_size(e));
+        gs_slab_free(c->slab, e);
     else
         free(e);
 }

@@ -171,7 +171,6 @@ void *gs_slab_alloc(gs_slab *s, size_t n, int may_map)
     if (c->live == 0 && !c->listed) { /* new, or the spare */
         c->free = NULL;
         c->bump = (uint8_t *)c + HEADER;
-        c->live = 0;
         c->cls = (uint16_t)cls;
         list_add(s, c);
     }
@@ -189,9 +188,8 @@ void *gs_slab_alloc(gs_slab *s, size_t n, int may_map)
     return p;
 }
 
-void gs_slab_free(gs_slab *s, void *p, size_t n)
+void gs_slab_free(gs_slab *s, void *p)
 {
-    (void)n;
     if (!s || !p)
         return;
     struct chunk *c = (struct chunk *)((uintptr_t)p & ~(uintptr_t)(GS_SLAB_CHUNK - 1));

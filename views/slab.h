@@ -40,8 +40,9 @@ size_t gs_slab_slot_size(size_t n);
 /* A slot for n bytes, or NULL. may_map: a new chunk may be mapped if the
  * class has no free slot. */
 void *gs_slab_alloc(gs_slab *s, size_t n, int may_map);
-/* Give back a slot gs_slab_alloc returned for the same n. */
-void gs_slab_free(gs_slab *s, void *p, size_t n);
+/* Give back a slot gs_slab_alloc returned (its chunk, found from its
+ * address, knows the size). */
+void gs_slab_free(gs_slab *s, void *p);
 /* 1 if a request of n would get a slot without mapping a chunk. */
 int gs_slab_ready(const gs_slab *s, size_t n);
 
