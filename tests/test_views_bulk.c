@@ -4,7 +4,8 @@
  * incremental apply, and a SIGKILL in the middle of it must leave views
  * that reopen at a batch boundary, equal to the reference there, and catch
  * up to the same result. (Written for a pipelined bulk load that was
- * measured and dropped; it guards any such change.)
+ * measured and dropped; it now guards the stages that apply.c writes on
+ * its committer thread.)
  */
 #include "gs_common.h"
 
@@ -27,9 +28,11 @@
 
 /* Several replay batches (replay.c: 1024 records). */
 #define NRECS 6000
-/* replay.c's batch: a catch-up commits whole batches, so a killed one
- * reopens at a multiple of it (or at the end). */
-#define REPLAY_BATCH 1024
+/* What a catch-up commits at once: replay.c's batches of 1024 records go
+ * to RocksDB in stages of 256 (apply.c, STAGE_RECORDS; these records are
+ * far below its byte bound), so a killed one reopens at a multiple of it
+ * (or at the end). */
+#define REPLAY_BATCH 256
 
 /* Small write buffers: many flushes (and level-0 files) during the load. */
 static const gs_views_tuning TINY = {.cache_bytes = 1u << 20,

@@ -5,8 +5,10 @@
  * deletes the user iff no membership is left), known-absent keys of a
  * complete cache, cached locators. The same frames are applied in one
  * call, one record per call, with reopens between calls (the shortcuts
- * start over from RocksDB), and without the entity cache (no shortcut at
- * all): every dump must be the same.
+ * start over from RocksDB), without the entity cache (no shortcut at all),
+ * and cut into stages of 1 to 5 records that the committer thread writes
+ * while the applier goes on reading through the stage in flight (apply.c;
+ * the shortcuts lag that stage): every dump must be the same.
  */
 #include "gs_common.h"
 
@@ -46,6 +48,9 @@ static const char *const FRAMES =
     F("GUILD_MEMBER_REMOVE", "{\"guild_id\":\"100\",\"user\":{\"id\":\"8\"}}")
     F("GUILD_MEMBER_ADD", "{\"guild_id\":\"100\",\"user\":{\"id\":\"9\",\"username\":\"u9\"},\"roles\":[]}")
     F("GUILD_MEMBER_REMOVE", "{\"guild_id\":\"100\",\"user\":{\"id\":\"9\"}}")
+    F("GUILD_MEMBER_ADD", "{\"guild_id\":\"100\",\"user\":{\"username\":\"no id\"}}")
+    F("SOME_FUTURE_EVENT", "{\"guild_id\":\"100\"}")
+    F("CHANNEL_CREATE", "{\"guild_id\":\"100\",\"name\":\"no id\"}")
     F("GUILD_MEMBER_ADD", "{\"guild_id\":\"100\",\"user\":{\"id\":\"10\",\"username\":\"u10\"},\"roles\":[]}")
     F("GUILD_MEMBER_ADD", "{\"guild_id\":\"200\",\"user\":{\"id\":\"10\",\"username\":\"u10\"},\"roles\":[]}")
     F("GUILD_MEMBER_REMOVE", "{\"guild_id\":\"100\",\"user\":{\"id\":\"10\"}}")
@@ -64,11 +69,18 @@ static const char *const FRAMES =
     F("GUILD_MEMBER_REMOVE", "{\"guild_id\":\"200\",\"user\":{\"id\":\"7\"}}");
 /* clang-format on */
 
-static char *run(const char *dir, size_t batch, int reopen_every, int no_cache, gs_views **keep)
+/* stage: records per pipelined stage (0: apply.c's default, so one stage
+ * for these frames); SERIAL: no committer thread. */
+#define SERIAL ((size_t)-1)
+
+static char *run_staged(const char *dir, size_t batch, int reopen_every, int no_cache, size_t stage,
+                        gs_views **keep)
 {
     gs_views_tuning tu;
     memset(&tu, 0, sizeof(tu));
     tu.no_entity_cache = no_cache;
+    tu.serial_commit = stage == SERIAL;
+    tu.stage_records = stage == SERIAL ? 0 : stage;
     gs_views *v;
     assert_int_equal(gs_views_open_tuned(dir, NULL, &tu, &v, NULL), GS_OK);
     gs_tv_file f;
@@ -89,6 +101,11 @@ static char *run(const char *dir, size_t batch, int reopen_every, int no_cache, 
     else
         gs_views_close(v, NULL);
     return d;
+}
+
+static char *run(const char *dir, size_t batch, int reopen_every, int no_cache, gs_views **keep)
+{
+    return run_staged(dir, batch, reopen_every, no_cache, SERIAL, keep);
 }
 
 static void test_same_dump_every_way(void **state)
@@ -126,13 +143,18 @@ static void test_same_dump_every_way(void **state)
     const struct {
         size_t batch;
         int reopen, no_cache;
-    } ways[] = {{1, 0, 0}, {2, 3, 0}, {1, 0, 1}, {4, 1, 1}};
+        size_t stage;
+    } ways[] = {{1, 0, 0, SERIAL}, {2, 3, 0, SERIAL}, {1, 0, 1, SERIAL}, {4, 1, 1, SERIAL},
+                {0, 0, 0, 0},      {0, 0, 0, 1},      {0, 0, 0, 2},      {0, 0, 0, 3},
+                {0, 0, 0, 5},      {0, 0, 1, 1},      {0, 0, 1, 2},      {9, 1, 0, 1},
+                {7, 1, 0, 2},      {13, 1, 1, 3}};
     for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
         gs_tv_tmpdir(dir, sizeof(dir));
-        char *d = run(dir, ways[i].batch, ways[i].reopen, ways[i].no_cache, NULL);
+        char *d =
+            run_staged(dir, ways[i].batch, ways[i].reopen, ways[i].no_cache, ways[i].stage, NULL);
         if (strcmp(d, ref) != 0)
-            fail_msg("way %zu (batch %zu, reopen %d, no cache %d) differs", i, ways[i].batch,
-                     ways[i].reopen, ways[i].no_cache);
+            fail_msg("way %zu (batch %zu, reopen %d, no cache %d, stage %zu) differs", i,
+                     ways[i].batch, ways[i].reopen, ways[i].no_cache, ways[i].stage);
         free(d);
         gs_tv_rmtree(dir);
     }
@@ -207,12 +229,65 @@ static void test_user_map_guild_id_max(void **state)
     free(dumps[1]);
 }
 
+/* The synthetic stream (support_views.c: creates, deletes, role deletes,
+ * member updates and removals over a few guilds), 3000 frames in one call
+ * or a few, staged several ways, with and without the entity cache, and
+ * with a reopen half way: the dump of one serial call every time. */
+static char *stream_run(size_t batch, int no_cache, size_t stage, int reopen_mid)
+{
+    enum { N = 3000 };
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views_tuning tu;
+    memset(&tu, 0, sizeof(tu));
+    tu.no_entity_cache = no_cache;
+    tu.serial_commit = stage == SERIAL;
+    tu.stage_records = stage == SERIAL ? 0 : stage;
+    gs_views *v;
+    assert_int_equal(gs_views_open_tuned(dir, NULL, &tu, &v, NULL), GS_OK);
+    if (reopen_mid) {
+        assert_int_equal(gs_tv_apply_stream(v, 1, N / 2, batch), GS_OK);
+        assert_int_equal(gs_views_close(v, NULL), GS_OK);
+        assert_int_equal(gs_views_open_tuned(dir, NULL, &tu, &v, NULL), GS_OK);
+        assert_int_equal(gs_tv_apply_stream(v, N / 2 + 1, N, batch), GS_OK);
+    } else {
+        assert_int_equal(gs_tv_apply_stream(v, 1, N, batch), GS_OK);
+    }
+    assert_int_equal(gs_views_watermark(v), N);
+    char *d = gs_tv_dump(v);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+    return d;
+}
+
+static void test_stages_agree_on_stream(void **state)
+{
+    (void)state;
+    char *ref = stream_run(3000, 0, SERIAL, 0);
+    const struct {
+        size_t batch;
+        int no_cache;
+        size_t stage;
+        int reopen;
+    } ways[] = {{3000, 0, 0, 0},  {3000, 0, 1, 0}, {3000, 0, 7, 0}, {3000, 1, 3, 0},
+                {1000, 0, 64, 1}, {500, 0, 2, 1},  {3000, 1, 1, 1}};
+    for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
+        char *d = stream_run(ways[i].batch, ways[i].no_cache, ways[i].stage, ways[i].reopen);
+        if (strcmp(d, ref) != 0)
+            fail_msg("way %zu (batch %zu, no cache %d, stage %zu, reopen %d) differs", i,
+                     ways[i].batch, ways[i].no_cache, ways[i].stage, ways[i].reopen);
+        free(d);
+    }
+    free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_dump_every_way),
         cmocka_unit_test(test_after_reopen_and_wipe),
         cmocka_unit_test(test_user_map_guild_id_max),
+        cmocka_unit_test(test_stages_agree_on_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,8 +138,11 @@ static void test_readers_beside_applier(void **state)
     (void)state;
     char dir[256];
     gs_tv_tmpdir(dir, sizeof(dir));
-    /* A small cache, so that entries are evicted and refilled meanwhile. */
-    gs_views_tuning t = {.entity_cache_bytes = 256u << 10};
+    /* A small cache, so that entries are evicted and refilled meanwhile;
+     * calls of 32 records cut into stages of 5, so that readers also run
+     * beside the committer thread and a cache that lags the stage in
+     * flight (apply.c). */
+    gs_views_tuning t = {.entity_cache_bytes = 256u << 10, .stage_records = 5};
     assert_int_equal(gs_views_open_tuned(dir, NULL, &t, &V, NULL), GS_OK);
     assert_int_equal(gs_tv_apply_stream(V, 1, 200, 32), GS_OK);
     run_readers(201, 6000);

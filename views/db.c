@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pipe.h"
 #include "views_int.h"
 
 static const char *const cf_names[GS_VCF_COUNT] = {
@@ -561,9 +562,12 @@ static gs_views *views_alloc(const char *dir, gs_err *err)
 
 static void views_free(gs_views *v)
 {
+    gs_vpipe_stop(v->pipe); /* idle: every apply call lands its stages */
+    v->pipe = NULL;
     db_close(v);
     options_free(v);
     gs_ov_destroy(v->ov);
+    gs_ov_destroy(v->ov2);
     gs_vcache_destroy(v->ecache);
     if (v->cache_lock_init)
         pthread_rwlock_destroy(&v->cache_lock);
@@ -641,6 +645,11 @@ int gs_views_open_tuned(const char *dir, const gs_views_rules *rules, const gs_v
     }
     v->ov = gs_ov_create();
     v->batch = rocksdb_writebatch_create();
+    if (!v->tuning.serial_commit) {
+        /* Without either, apply calls commit in line: slower, not wrong. */
+        v->ov2 = gs_ov_create();
+        v->pipe = v->ov2 ? gs_vpipe_start() : NULL;
+    }
     if (!v->tuning.no_entity_cache)
         v->ecache = gs_vcache_create(or_default(v->tuning.entity_cache_bytes, ENTITY_CACHE_BYTES));
     pthread_rwlockattr_t attr;

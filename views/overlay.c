@@ -62,6 +62,9 @@ struct gs_ov {
     gs_ov_ent *all;
     size_t nall, call;
     int all_valid;
+    /* A sealed overlay whose write is still in flight (gs_ov_set_below):
+     * read through, never changed. */
+    const gs_ov *below;
 };
 
 gs_ov *gs_ov_create(void)
@@ -118,6 +121,7 @@ void gs_ov_reset(gs_ov *ov)
         ov->call = 0;
     }
     ov->used = ov->live = 0;
+    ov->below = NULL;
     ov->alen = 0;
     ov->nall = 0;
     ov->all_valid = 0;
@@ -282,18 +286,31 @@ static void to_ent(const gs_ov *ov, const slot *s, gs_ov_ent *e)
     e->vlen = s->state == S_PUT ? s->vlen : 0;
 }
 
-int gs_ov_get(gs_ov *ov, int cf, const void *key, size_t klen, gs_ov_ent *e)
+/* Own entries only: 1 found (a value or a deletion), 0 not. */
+static int get_own(const gs_ov *ov, int cf, const void *key, size_t klen, uint64_t h, gs_ov_ent *e)
 {
-    if (ov->live == 0 || klen > GS_OV_KEY_MAX)
-        return 0;
     size_t i;
-    if (!find(ov, cf, key, klen, hash_key(cf, key, klen), &i))
+    if (ov->live == 0 || !find(ov, cf, key, klen, h, &i))
         return 0;
     const slot *s = &ov->slots[i];
     if (s->state == S_ABSENT)
         return 0;
     to_ent(ov, s, e);
     return 1;
+}
+
+int gs_ov_get(gs_ov *ov, int cf, const void *key, size_t klen, gs_ov_ent *e)
+{
+    if (klen > GS_OV_KEY_MAX || (ov->live == 0 && (!ov->below || ov->below->live == 0)))
+        return 0;
+    uint64_t h = hash_key(cf, key, klen);
+    return get_own(ov, cf, key, klen, h, e) ||
+           (ov->below && get_own(ov->below, cf, key, klen, h, e));
+}
+
+void gs_ov_set_below(gs_ov *ov, const gs_ov *below)
+{
+    ov->below = below;
 }
 
 size_t gs_ov_mark(const gs_ov *ov)
@@ -348,23 +365,56 @@ static int push_scratch(gs_ov *ov, const slot *s)
     return 0;
 }
 
+static int push_ent(gs_ov *ov, const gs_ov_ent *e)
+{
+    if (ov->nscratch == ov->cscratch) {
+        size_t c = ov->cscratch ? ov->cscratch * 2 : 64;
+        gs_ov_ent *a = realloc(ov->scratch, c * sizeof(*a));
+        if (!a)
+            return -1;
+        ov->scratch = a;
+        ov->cscratch = c;
+    }
+    ov->scratch[ov->nscratch++] = *e;
+    return 0;
+}
+
+/* Append src's live entries of cf under prefix to ov's scratch, leaving
+ * out keys that shadow (ov itself, when src is below it). */
+static int collect(gs_ov *ov, const gs_ov *src, const gs_ov *shadow, int cf, const void *prefix,
+                   size_t plen)
+{
+    if (!src->live)
+        return 0;
+    for (size_t i = 0; i < src->nkeys[cf]; i++) {
+        const keyref *k = &src->keys[cf][i];
+        const uint8_t *kp = src->arena + k->koff;
+        if (k->klen < plen || memcmp(kp, prefix, plen) != 0)
+            continue;
+        const slot *s = slot_of(src, cf, k);
+        if (!s || (s->state != S_PUT && s->state != S_DEL))
+            continue;
+        gs_ov_ent e;
+        if (shadow && get_own(shadow, cf, kp, k->klen, k->hash, &e))
+            continue;
+        to_ent(src, s, &e);
+        if (push_ent(ov, &e) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int gs_ov_prefix(gs_ov *ov, int cf, const void *prefix, size_t plen, gs_ov_ent **out, size_t *n)
 {
     ov->nscratch = 0;
     *out = ov->scratch;
     *n = 0;
-    if (cf < 0 || cf >= GS_OV_CFS || !ov->live)
+    if (cf < 0 || cf >= GS_OV_CFS)
         return 0;
-    for (size_t i = 0; i < ov->nkeys[cf]; i++) {
-        const keyref *k = &ov->keys[cf][i];
-        if (k->klen < plen || memcmp(ov->arena + k->koff, prefix, plen) != 0)
-            continue;
-        const slot *s = slot_of(ov, cf, k);
-        if (!s || (s->state != S_PUT && s->state != S_DEL))
-            continue;
-        if (push_scratch(ov, s) != 0)
-            return -1;
-    }
+    if (collect(ov, ov, NULL, cf, prefix, plen) != 0)
+        return -1;
+    if (ov->below && collect(ov, ov->below, ov, cf, prefix, plen) != 0)
+        return -1;
     if (ov->nscratch > 1)
         qsort(ov->scratch, ov->nscratch, sizeof(*ov->scratch), cmp_ent);
     *out = ov->scratch;
@@ -372,7 +422,7 @@ int gs_ov_prefix(gs_ov *ov, int cf, const void *prefix, size_t plen, gs_ov_ent *
     return 0;
 }
 
-int gs_ov_each(gs_ov *ov, gs_ov_visit_fn fn, void *ud)
+int gs_ov_seal(gs_ov *ov)
 {
     /* Family by family, keys in order: the memtable inserts then follow
      * each other instead of landing at random places of its skip list. */
@@ -403,9 +453,21 @@ int gs_ov_each(gs_ov *ov, gs_ov_visit_fn fn, void *ud)
         }
         ov->all_valid = 1;
     }
+    return 0;
+}
+
+int gs_ov_each(gs_ov *ov, gs_ov_visit_fn fn, void *ud)
+{
+    if (gs_ov_seal(ov) != 0)
+        return -1;
+    gs_ov_visit_sealed(ov, fn, ud);
+    return 0;
+}
+
+void gs_ov_visit_sealed(const gs_ov *ov, gs_ov_visit_fn fn, void *ud)
+{
     for (size_t i = 0; i < ov->nall; i++)
         fn(ud, &ov->all[i]);
-    return 0;
 }
 
 size_t gs_ov_count(const gs_ov *ov)

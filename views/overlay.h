@@ -10,7 +10,15 @@
  * decoding them from the batch buffer on every step; profiles showed it
  * taking about a third of the apply time.
  *
- * Not thread-safe: owned by the applier (under gs_views.apply_mu).
+ * Two overlays make a pipeline (apply.c): while one sealed overlay is
+ * being written to RocksDB on the committer thread, the applier fills the
+ * next one, set "above" it (gs_ov_set_below) so that its reads see the
+ * writes still in flight.
+ *
+ * Not thread-safe: owned by the applier (under gs_views.apply_mu). A
+ * sealed overlay may be read from two threads at once (gs_ov_get,
+ * gs_ov_visit_sealed, and as another overlay's below) as long as nobody
+ * changes it.
  */
 #ifndef GS_OVERLAY_H
 #define GS_OVERLAY_H
@@ -37,8 +45,9 @@ void gs_ov_destroy(gs_ov *ov);
 /* Forget everything (keeps the memory). */
 void gs_ov_reset(gs_ov *ov);
 
-/* 1 with *e set if the overlay has an entry for the key (a value or a
- * deletion), 0 if RocksDB must be asked. */
+/* 1 with *e set if the overlay, or the overlay below it, has an entry for
+ * the key (a value or a deletion; the overlay's own wins), 0 if RocksDB
+ * must be asked. */
 int gs_ov_get(gs_ov *ov, int cf, const void *key, size_t klen, gs_ov_ent *e);
 /* Record a value / a deletion. 0 ok, -1 out of memory (or key too long,
  * or cf not below 32). */
@@ -50,15 +59,25 @@ int gs_ov_del(gs_ov *ov, int cf, const void *key, size_t klen);
 size_t gs_ov_mark(const gs_ov *ov);
 void gs_ov_rollback(gs_ov *ov, size_t mark);
 
-/* The live entries of family cf whose key starts with prefix, sorted by
- * key; *out is owned by the overlay and valid until the next call that
- * changes it. 0 ok, -1 out of memory. */
+/* The live entries of family cf whose key starts with prefix (its own and
+ * those of the overlay below that it does not shadow), sorted by key; *out
+ * is owned by the overlay and valid until the next call that changes it. 0
+ * ok, -1 out of memory. */
 int gs_ov_prefix(gs_ov *ov, int cf, const void *prefix, size_t plen, gs_ov_ent **out, size_t *n);
 
-/* Visit every live entry, family by family, keys sorted. 0 ok, -1 out of
- * memory. */
+/* Visit every live entry of the overlay itself (never the one below),
+ * family by family, keys sorted. 0 ok, -1 out of memory. */
 typedef void (*gs_ov_visit_fn)(void *ud, const gs_ov_ent *e);
 int gs_ov_each(gs_ov *ov, gs_ov_visit_fn fn, void *ud);
+/* gs_ov_each in two steps: sort once (0 ok, -1 out of memory), then visit
+ * without changing anything (safe beside readers of the sealed overlay),
+ * as often as needed until the next change. */
+int gs_ov_seal(gs_ov *ov);
+void gs_ov_visit_sealed(const gs_ov *ov, gs_ov_visit_fn fn, void *ud);
+
+/* Read through to below (NULL: none) where this overlay has no entry. The
+ * caller keeps below alive and unchanged until it sets another. */
+void gs_ov_set_below(gs_ov *ov, const gs_ov *below);
 
 /* Number of live entries. */
 size_t gs_ov_count(const gs_ov *ov);

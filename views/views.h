@@ -68,6 +68,11 @@ typedef struct gs_views_tuning {
     size_t db_write_buffer_bytes;    /* all write buffers together */
     size_t entity_cache_bytes;       /* in-process entity cache (cache.h) */
     int no_entity_cache;             /* 1: none */
+    /* 1: each apply call commits in line on the caller's thread. 0: a
+     * committer thread writes one stage of a long call while the next is
+     * built (apply.c). */
+    int serial_commit;
+    size_t stage_records; /* records per stage (0: apply.c's 256); tests use few */
     /* Block compression of the big families (gs_views_compression); DEFAULT
      * keeps the stored choice (zstd for new views). A choice other than the
      * stored one is stored at open; no rebuild (FORMAT.md, meta). */

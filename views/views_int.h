@@ -68,7 +68,9 @@ struct gs_views {
     /* Applier state, guarded by apply_mu. */
     pthread_mutex_t apply_mu;
     gs_ov *ov;                   /* pending writes of the current apply call */
-    rocksdb_writebatch_t *batch; /* what the overlay becomes at the end */
+    gs_ov *ov2;                  /* with ov, the two stages of a pipelined call */
+    struct gs_vpipe *pipe;       /* the committer thread (pipe.h); NULL: commit in line */
+    rocksdb_writebatch_t *batch; /* what an overlay becomes (one write in flight at most) */
     gs_json *json;
     uint64_t watermark;
     uint64_t fail_count;
