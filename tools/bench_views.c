@@ -201,7 +201,8 @@ static void usage(void)
           "  --entity-cache-mb N   entity cache, 0 = none (default: the views' 40)\n"
           "  --write-buffer-mb N   all write buffers together (default: the views' 16)\n"
           "  --views-compression zstd|lz4   members, users, presences (default zstd)\n"
-          "  --serial    commit each apply call in line (no committer thread)\n",
+          "  --serial    commit each apply call in line (no committer thread)\n"
+          "  --stage N   records per committed stage of a call (default: the views' 256)\n",
           stderr);
 }
 
@@ -226,6 +227,8 @@ int main(int argc, char **argv)
             tuning.db_write_buffer_bytes = strtoull(argv[++i], NULL, 10) << 20;
         else if (strcmp(argv[i], "--serial") == 0)
             tuning.serial_commit = 1;
+        else if (strcmp(argv[i], "--stage") == 0 && i + 1 < argc)
+            tuning.stage_records = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--views-compression") == 0 && i + 1 < argc &&
                  (strcmp(argv[i + 1], "zstd") == 0 || strcmp(argv[i + 1], "lz4") == 0))
             tuning.compression = strcmp(argv[++i], "lz4") == 0 ? GS_VIEWS_COMPRESSION_LZ4

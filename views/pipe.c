@@ -23,6 +23,7 @@ struct gs_vpipe {
 static void *run(void *ud)
 {
     gs_vpipe *p = ud;
+    pthread_setname_np(pthread_self(), "gs-commit");
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->fn && !p->stop)

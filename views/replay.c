@@ -33,7 +33,9 @@
  * default e2e shape's peak RSS went from 109-118 to 127-130 MB; at 2 MiB
  * each (RSS unchanged) the large shape's rebuild went from 24.3/25.5/25.2
  * to 24.5/28.4/29.3/25.4/27.9 s (4 MiB: 23.0/24.6/23.1 s), and ingest to
- * confirmed did not move (both cores already busy there). Not kept. */
+ * confirmed did not move (both cores already busy there). Not kept in that
+ * form; apply.c now does it inside each apply call, in stages of at most
+ * 256 records or 256 KiB, so the two overlays stay small. */
 /* 2 MiB: a batch's frames, its overlay and its RocksDB write batch grow
  * with it, and are the part of a replay's memory that is not a budget.
  * From 4 MiB (alternated runs, e2e figures from `gatestore-bench-e2e`):
