@@ -104,13 +104,16 @@ gs_views_compression gs_views_get_compression(const gs_views *v);
 
 /*
  * Apply n records (ascending LSN). Records with lsn <= watermark are
- * skipped. Every entity write of the call plus the new watermark (the last
- * record's LSN) go to RocksDB in one atomic write. A record whose payload
- * cannot be applied (bad JSON, missing ids, wrong types) changes nothing:
- * its writes are rolled back, its LSN and reason are recorded (see
+ * skipped. The call's entity writes go to RocksDB in stages (FORMAT.md,
+ * section 5): each stage's writes plus its watermark (the stage's last LSN)
+ * in one atomic write; the stages of a long call are written by the
+ * committer thread while the next is built. A record whose payload cannot
+ * be applied (bad JSON, missing ids, wrong types) changes nothing: its
+ * writes are rolled back, its LSN and reason are recorded (see
  * gs_views_status) and the other records of the call are applied. Returns
- * GS_OK then. Any other error (I/O, corrupt views) writes nothing and is
- * returned; the watermark is unchanged so the same records can be retried.
+ * GS_OK then, with every stage written. Any other error (I/O, corrupt
+ * views) is returned; the stages written before it stay and the watermark
+ * is theirs (gs_views_watermark), so the records after it can be retried.
  * Record pointers are only read during the call.
  */
 int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
