@@ -411,7 +411,7 @@ static int send_stage(gs_views *v, gs_vtx *tx, struct pipeline *pl, uint64_t wm,
     return GS_OK;
 }
 
-int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
+static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, int staged, gs_err *err)
 {
     if (v->read_only)
         return gs_err_set(err, GS_EREADONLY, "views %s are open read-only", v->dir);
@@ -430,7 +430,7 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
     uint64_t wm = v->watermark;
     uint64_t fails = v->fail_count;
     struct pipeline pl = {.sent_wm = wm, .sent_fails = fails};
-    int pipelined = v->pipe && v->ov2;
+    int pipelined = staged && v->pipe && v->ov2;
     size_t stage_max = v->tuning.stage_records ? v->tuning.stage_records : STAGE_RECORDS;
     size_t stage_n = 0, stage_bytes = 0;
     int rc = GS_OK;
@@ -490,6 +490,16 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
     tx_free(&tx);
     pthread_mutex_unlock(&v->apply_mu);
     return rc;
+}
+
+int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
+{
+    return apply_call(v, recs, n, 1, err);
+}
+
+int gs_views_apply_inline(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
+{
+    return apply_call(v, recs, n, 0, err);
 }
 
 int gs_views_wipe(gs_views *v, gs_err *err)

@@ -117,6 +117,12 @@ gs_views_compression gs_views_get_compression(const gs_views *v);
  * Record pointers are only read during the call.
  */
 int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
+/* gs_views_apply on the caller's thread alone, the call in one write: for
+ * the store's live applier, which runs beside ingest and RocksDB's flushes
+ * with both cores busy already. There the committer thread gave nothing
+ * (README, "Committing on the second core") and would hold the memtables'
+ * allocations in a second malloc arena; catch-ups (replay.c) use it. */
+int gs_views_apply_inline(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
 
 /* Memory housekeeping: malloc_trim at most every 250 ms, and a fresh write
  * batch and JSON parser once a second (see trim() in apply.c). By default
