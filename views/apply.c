@@ -427,7 +427,7 @@ static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, int staged,
     gs_ov_reset(v->ov);
     if (v->ov2)
         gs_ov_reset(v->ov2);
-    uint64_t wm = v->watermark;
+    uint64_t wm = v->watermark, start_wm = v->watermark;
     uint64_t fails = v->fail_count;
     struct pipeline pl = {.sent_wm = wm, .sent_fails = fails};
     int pipelined = staged && v->pipe && v->ov2;
@@ -482,7 +482,7 @@ static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, int staged,
     int lrc = land(v, &pl, rc == GS_OK ? err : &lerr);
     if (rc == GS_OK)
         rc = lrc;
-    if (rc == GS_OK && !v->trim_deferred)
+    if (rc == GS_OK && v->watermark != start_wm && !v->trim_deferred)
         trim(v, 1);
     gs_ov_reset(v->ov);
     if (v->ov2)
