@@ -73,8 +73,7 @@ static const char *const FRAMES =
  * for these frames); SERIAL: no committer thread. */
 #define SERIAL ((size_t)-1)
 
-static char *run_staged(const char *dir, size_t batch, int reopen_every, int no_cache, size_t stage,
-                        gs_views **keep)
+static gs_views *open_staged(const char *dir, int no_cache, size_t stage)
 {
     gs_views_tuning tu;
     memset(&tu, 0, sizeof(tu));
@@ -83,6 +82,13 @@ static char *run_staged(const char *dir, size_t batch, int reopen_every, int no_
     tu.stage_records = stage == SERIAL ? 0 : stage;
     gs_views *v;
     assert_int_equal(gs_views_open_tuned(dir, NULL, &tu, &v, NULL), GS_OK);
+    return v;
+}
+
+static char *run_staged(const char *dir, size_t batch, int reopen_every, int no_cache, size_t stage,
+                        gs_views **keep)
+{
+    gs_views *v = open_staged(dir, no_cache, stage);
     gs_tv_file f;
     gs_tv_load_text(FRAMES, &f);
     size_t step = batch ? batch : f.n;
@@ -91,7 +97,7 @@ static char *run_staged(const char *dir, size_t batch, int reopen_every, int no_
         assert_int_equal(gs_tv_apply(v, &f, i, to, step), GS_OK);
         if (reopen_every && (i / step) % (size_t)reopen_every == 0) {
             assert_int_equal(gs_views_close(v, NULL), GS_OK);
-            assert_int_equal(gs_views_open_tuned(dir, NULL, &tu, &v, NULL), GS_OK);
+            v = open_staged(dir, no_cache, stage);
         }
     }
     gs_tv_free(&f);
@@ -238,17 +244,11 @@ static char *stream_run(size_t batch, int no_cache, size_t stage, int reopen_mid
     enum { N = 3000 };
     char dir[256];
     gs_tv_tmpdir(dir, sizeof(dir));
-    gs_views_tuning tu;
-    memset(&tu, 0, sizeof(tu));
-    tu.no_entity_cache = no_cache;
-    tu.serial_commit = stage == SERIAL;
-    tu.stage_records = stage == SERIAL ? 0 : stage;
-    gs_views *v;
-    assert_int_equal(gs_views_open_tuned(dir, NULL, &tu, &v, NULL), GS_OK);
+    gs_views *v = open_staged(dir, no_cache, stage);
     if (reopen_mid) {
         assert_int_equal(gs_tv_apply_stream(v, 1, N / 2, batch), GS_OK);
         assert_int_equal(gs_views_close(v, NULL), GS_OK);
-        assert_int_equal(gs_views_open_tuned(dir, NULL, &tu, &v, NULL), GS_OK);
+        v = open_staged(dir, no_cache, stage);
         assert_int_equal(gs_tv_apply_stream(v, N / 2 + 1, N, batch), GS_OK);
     } else {
         assert_int_equal(gs_tv_apply_stream(v, 1, N, batch), GS_OK);

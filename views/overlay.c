@@ -351,20 +351,6 @@ static const slot *slot_of(const gs_ov *ov, int cf, const keyref *k)
     return &ov->slots[i];
 }
 
-static int push_scratch(gs_ov *ov, const slot *s)
-{
-    if (ov->nscratch == ov->cscratch) {
-        size_t c = ov->cscratch ? ov->cscratch * 2 : 64;
-        gs_ov_ent *e = realloc(ov->scratch, c * sizeof(*e));
-        if (!e)
-            return -1;
-        ov->scratch = e;
-        ov->cscratch = c;
-    }
-    to_ent(ov, s, &ov->scratch[ov->nscratch++]);
-    return 0;
-}
-
 static int push_ent(gs_ov *ov, const gs_ov_ent *e)
 {
     if (ov->nscratch == ov->cscratch) {
@@ -377,6 +363,13 @@ static int push_ent(gs_ov *ov, const gs_ov_ent *e)
     }
     ov->scratch[ov->nscratch++] = *e;
     return 0;
+}
+
+static int push_scratch(gs_ov *ov, const slot *s)
+{
+    gs_ov_ent e;
+    to_ent(ov, s, &e);
+    return push_ent(ov, &e);
 }
 
 /* Append src's live entries of cf under prefix to ov's scratch, leaving
