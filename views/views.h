@@ -120,8 +120,9 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
 /* gs_views_apply on the caller's thread alone, the call in one write: for
  * the store's live applier, which runs beside ingest and RocksDB's flushes
  * with both cores busy already. There the committer thread gave nothing
- * (README, "Committing on the second core") and would hold the memtables'
- * allocations in a second malloc arena; catch-ups (replay.c) use it. */
+ * (README, "Committing on the second core"), and in line the memtables
+ * are filled from one thread's malloc arena, as before stages; catch-ups
+ * (replay.c) use the committer. */
 int gs_views_apply_inline(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
 
 /* Memory housekeeping: malloc_trim at most every 250 ms, and a fresh write
