@@ -1,8 +1,9 @@
 /*
- * apply.c - applying a batch of log records: one write (the overlay) per
- * call, a save point per record (a record that cannot be applied is rolled
- * back and recorded, the others stay), and the watermark written in the
- * same atomic write as the entities.
+ * apply.c - applying a batch of log records: one write (an overlay) per
+ * stage of the call, a save point per record (a record that cannot be
+ * applied is rolled back and recorded, the others stay), and the watermark
+ * written in the same atomic write as the entities. A stage is written by
+ * the committer thread (pipe.h) while the next is built.
  */
 #include "gs_common.h"
 

@@ -1,10 +1,10 @@
 /*
- * overlay.h - the pending writes of one apply call: a hash map from
- * (column family, key) to the latest value or a deletion, with an undo log
- * so that the writes of one bad record can be taken back. Reads of the
- * appliers look here first, then in RocksDB; at the end of the call the
- * overlay becomes one RocksDB WriteBatch (one write per key, whatever the
- * number of updates it had in the call).
+ * overlay.h - the pending writes of one stage of an apply call: a hash
+ * map from (column family, key) to the latest value or a deletion, with an
+ * undo log so that the writes of one bad record can be taken back. Reads
+ * of the appliers look here first, then in RocksDB; at the end of the
+ * stage the overlay becomes one RocksDB WriteBatch (one write per key,
+ * whatever the number of updates it had in the stage).
  *
  * Why not RocksDB's WriteBatchWithIndex: its skip list compares keys by
  * decoding them from the batch buffer on every step; profiles showed it

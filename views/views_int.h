@@ -136,10 +136,12 @@ typedef struct gs_vtx {
      * rolled-back records stay: it only sends a check the slow way). */
     uint64_t *upend;
     size_t upend_n, upend_cap;
-    /* RocksDB iterators kept for the whole call, per family and read
-     * options (0 total order, 1 idx prefix): RocksDB does not change during
-     * a call (one write at its end), so a seek on a kept iterator sees what
-     * a new one would, without the cost of creating it (~20 us). */
+    /* RocksDB iterators kept for a stage of the call, per family and read
+     * options (0 total order, 1 idx prefix). The only write RocksDB may
+     * take meanwhile is the stage in flight, whose overlay shadows its keys
+     * either way, and the iterators are dropped before that overlay goes
+     * (apply.c, send_stage): a seek on a kept iterator sees what a new one
+     * would, without the cost of creating it (~20 us). */
     rocksdb_iterator_t *its[GS_VCF_COUNT][2];
     uint8_t its_busy[GS_VCF_COUNT][2];
 } gs_vtx;
