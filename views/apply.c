@@ -356,8 +356,7 @@ void gs_views_housekeep(gs_views *v, int idle)
 struct pipeline {
     struct commit_ctx fly;
     int flying;
-    uint64_t fly_wm, fly_fails;   /* what it commits */
-    uint64_t sent_wm, sent_fails; /* the last watermark sent to RocksDB */
+    uint64_t sent_wm, sent_fails; /* the last watermark sent: the one in flight */
 };
 
 /* Wait for the stage in flight and finish it: the cache, then the
@@ -370,8 +369,8 @@ static int land(gs_views *v, struct pipeline *pl, gs_err *err)
     pl->flying = 0;
     int rc = commit_finish(&pl->fly, err);
     if (rc == GS_OK) {
-        v->watermark = pl->fly_wm;
-        v->fail_count = pl->fly_fails;
+        v->watermark = pl->sent_wm;
+        v->fail_count = pl->sent_fails;
     }
     gs_ov_reset(pl->fly.ov);
     return rc;
@@ -401,8 +400,8 @@ static int send_stage(gs_views *v, gs_vtx *tx, struct pipeline *pl, uint64_t wm,
     memset(&pl->fly, 0, sizeof(pl->fly));
     pl->fly.v = v;
     pl->fly.ov = cur;
-    pl->fly_wm = pl->sent_wm = wm;
-    pl->fly_fails = pl->sent_fails = fails;
+    pl->sent_wm = wm;
+    pl->sent_fails = fails;
     pl->flying = 1;
     gs_vpipe_submit(v->pipe, commit_write, &pl->fly);
     gs_ov *next = cur == v->ov ? v->ov2 : v->ov;

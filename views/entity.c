@@ -450,16 +450,21 @@ int gs_vreq_obj(gs_vtx *tx, gs_jval v, const char *what)
     return GS_OK;
 }
 
+/* obj[key] as an id: 1 a snowflake other than 0 (in *out), 0 missing or
+ * null, -1 anything else. */
+static int id_look(gs_jval obj, const char *key, uint64_t *out)
+{
+    gs_jval v;
+    *out = 0;
+    if (!gs_json_getz(obj, key, &v) || gs_json_type(v) == GS_JNULL)
+        return 0;
+    return gs_json_snowflake(v, out) == 0 && *out != 0 ? 1 : -1;
+}
+
 int gs_vreq_elem(gs_vtx *tx, gs_jval e, const char *what, size_t i, const char *idkey, uint64_t *id)
 {
-    if (gs_json_type(e) == GS_JOBJECT) {
-        gs_jval v;
-        if (!idkey)
-            return GS_OK;
-        if (gs_json_getz(e, idkey, &v) && gs_json_type(v) != GS_JNULL &&
-            gs_json_snowflake(v, id) == 0 && *id != 0)
-            return GS_OK;
-    }
+    if (gs_json_type(e) == GS_JOBJECT && (!idkey || id_look(e, idkey, id) == 1))
+        return GS_OK;
     /* The slow path says what is wrong, as gs_vreq_obj and gs_vreq_id do. */
     char where[96];
     snprintf(where, sizeof(where), "%s[%zu]", what, i);
@@ -472,14 +477,10 @@ int gs_vreq_elem(gs_vtx *tx, gs_jval e, const char *what, size_t i, const char *
 static int id_of(gs_vtx *tx, gs_jval obj, const char *key, const char *what, uint64_t *out,
                  int required)
 {
-    gs_jval v;
-    *out = 0;
-    if (!gs_json_getz(obj, key, &v) || gs_json_type(v) == GS_JNULL) {
-        if (required)
-            return gs_vtx_bad(tx, "%s: missing %s", what, key);
-        return GS_OK;
-    }
-    if (gs_json_snowflake(v, out) != 0 || *out == 0)
+    int r = id_look(obj, key, out);
+    if (r == 0 && required)
+        return gs_vtx_bad(tx, "%s: missing %s", what, key);
+    if (r < 0)
         return gs_vtx_bad(tx, "%s: %s is not a snowflake", what, key);
     return GS_OK;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpack.h"
 #include "mp.h"
 #include "vbuf.h"
 
@@ -51,13 +52,10 @@ static int pack_str(msgpack_packer *pk, const char *s, size_t n)
 
 int gs_mp_pack_idstr(msgpack_packer *pk, uint64_t id)
 {
-    char tmp[24];
-    char *p = tmp + sizeof(tmp);
-    do {
-        *--p = (char)('0' + id % 10);
-        id /= 10;
-    } while (id);
-    return pack_str(pk, p, (size_t)(tmp + sizeof(tmp) - p));
+    /* cpack's decimal writer (a fixstr: header, then the digits). */
+    uint8_t tmp[21];
+    size_t n = gs_cpack_idstr(tmp, id);
+    return pack_str(pk, (const char *)tmp + 1, n - 1);
 }
 
 int gs_mp_pack_json(msgpack_packer *pk, gs_jval v)
