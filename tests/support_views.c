@@ -135,6 +135,13 @@ void gs_tv_rmtree(const char *path)
     nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int gs_tv_more;
+
+static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
+{
+    return gs_tv_more ? gs_views_apply_more(v, recs, n, err) : gs_views_apply(v, recs, n, err);
+}
+
 int gs_tv_apply(gs_views *v, const gs_tv_file *f, size_t from, size_t to, size_t batch)
 {
     if (batch == 0)
@@ -143,7 +150,7 @@ int gs_tv_apply(gs_views *v, const gs_tv_file *f, size_t from, size_t to, size_t
         size_t n = to - i < batch ? to - i : batch;
         gs_err err;
         gs_err_clear(&err);
-        int rc = gs_views_apply(v, f->recs + i, n, &err);
+        int rc = apply_call(v, f->recs + i, n, &err);
         if (rc != GS_OK) {
             fprintf(stderr, "apply: %s\n", err.msg);
             return rc;
@@ -395,7 +402,7 @@ int gs_tv_apply_stream(gs_views *v, uint64_t from, uint64_t to, size_t batch)
             recs[n].event_len = strlen(recs[n].event);
         }
         gs_err err;
-        rc = gs_views_apply(v, recs, n, &err);
+        rc = apply_call(v, recs, n, &err);
         if (rc != GS_OK)
             fprintf(stderr, "apply: %s\n", err.msg);
     }

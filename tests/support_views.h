@@ -36,6 +36,9 @@ typedef struct gs_tv_dirs {
 void gs_tv_dirs_make(gs_tv_dirs *d);
 void gs_tv_rmtree(const char *path);
 
+/* Set: gs_tv_apply and gs_tv_apply_stream call gs_views_apply_more (the
+ * last stage may be left in flight), else gs_views_apply. */
+extern int gs_tv_more;
 /* Apply recs[from..to) in batches of batch records; returns the first
  * error code (GS_OK normally). */
 int gs_tv_apply(gs_views *v, const gs_tv_file *f, size_t from, size_t to, size_t batch);

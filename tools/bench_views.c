@@ -5,12 +5,17 @@
  *
  *   gatestore-bench-views FILE.ndjson [--dir DIR] [--batch N] [--gets N]
  *
- * Frames are applied through gs_views_apply in batches (up to N records or
- * 4 MiB of raw frames). The snapshot phase is the run of READY, GUILD_CREATE
+ * Frames are applied through gs_views_apply_more, as a replay applies them,
+ * in batches (up to N records or 4 MiB of raw frames); the time to land
+ * the last stage of a phase is counted to it. The snapshot phase is the run of READY, GUILD_CREATE
  * and GUILD_MEMBERS_CHUNK frames the file starts with (a session's start);
  * the update phase is everything after (later GUILD_CREATEs after outages
  * included). Only the time inside gs_views_apply is counted as apply time;
  * reading the file and the parse that finds `t` are reported apart.
+ *
+ * To profile the update phase alone: GS_BENCH_PERF_CTL=FIFO makes the bench
+ * write "enable" to FIFO before the first update-phase apply call and
+ * "disable" after the last, for `perf record -D -1 --control fifo:FIFO`.
  */
 #include "gs_common.h"
 
@@ -28,6 +33,7 @@
 
 typedef struct phase {
     uint64_t events, bytes, ns, batches;
+    uint64_t first, last; /* wall clock: its first line read, its last stage landed */
 } phase;
 
 typedef struct pending {
@@ -43,17 +49,56 @@ static void die(const char *what, const char *msg)
     exit(1);
 }
 
+/* perf's control FIFO (GS_BENCH_PERF_CTL), or NULL. */
+static FILE *perf_ctl;
+
+static void perf_say(const char *cmd)
+{
+    if (perf_ctl) {
+        fputs(cmd, perf_ctl);
+        fflush(perf_ctl);
+    }
+}
+
+/* Calls apply with gs_views_apply_more, as a replay does (--land-each:
+ * gs_views_apply); the phase whose last stage may be in flight, or -1. */
+static int land_each;
+static int flying = -1;
+
+/* Land what is in flight, the time counted to its phase. */
+static void settle(gs_views *v, phase *ph)
+{
+    if (flying < 0)
+        return;
+    gs_err err;
+    uint64_t t0 = gs_mono_ns();
+    if (gs_views_settle(v, &err) != GS_OK)
+        die("apply", err.msg);
+    uint64_t t1 = gs_mono_ns();
+    ph[flying].ns += t1 - t0;
+    ph[flying].last = t1;
+    flying = -1;
+}
+
 static void flush(gs_views *v, pending *p, phase *ph)
 {
     if (!p->n)
         return;
+    int which = p->snapshot ? 0 : 1;
+    if (flying != which)
+        settle(v, ph);
+    if (!p->snapshot && ph[1].batches == 0)
+        perf_say("enable\n");
     gs_err err;
     uint64_t t0 = gs_mono_ns();
-    int rc = gs_views_apply(v, p->recs, p->n, &err);
-    uint64_t dt = gs_mono_ns() - t0;
+    int rc = land_each ? gs_views_apply(v, p->recs, p->n, &err)
+                       : gs_views_apply_more(v, p->recs, p->n, &err);
+    uint64_t t1 = gs_mono_ns(), dt = t1 - t0;
     if (rc != GS_OK)
         die("apply", err.msg);
-    phase *x = &ph[p->snapshot ? 0 : 1];
+    flying = land_each ? -1 : which;
+    phase *x = &ph[which];
+    x->last = t1;
     x->events += p->n;
     x->bytes += p->bytes;
     x->ns += dt;
@@ -202,6 +247,8 @@ static void usage(void)
           "  --write-buffer-mb N   all write buffers together (default: the views' 16)\n"
           "  --views-compression zstd|lz4   members, users, presences (default zstd)\n"
           "  --serial    commit each apply call in line (no committer thread)\n"
+          "  --land-each every call lands its stages before returning (gs_views_apply;\n"
+          "              default: gs_views_apply_more, as replays call it)\n"
           "  --stage N   records per committed stage of a call (default: the views' 256)\n",
           stderr);
 }
@@ -227,6 +274,8 @@ int main(int argc, char **argv)
             tuning.db_write_buffer_bytes = strtoull(argv[++i], NULL, 10) << 20;
         else if (strcmp(argv[i], "--serial") == 0)
             tuning.serial_commit = 1;
+        else if (strcmp(argv[i], "--land-each") == 0)
+            land_each = 1;
         else if (strcmp(argv[i], "--stage") == 0 && i + 1 < argc)
             tuning.stage_records = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--views-compression") == 0 && i + 1 < argc &&
@@ -257,6 +306,9 @@ int main(int argc, char **argv)
     FILE *f = fopen(file, "rb");
     if (!f)
         die(file, "cannot open");
+    const char *ctl = getenv("GS_BENCH_PERF_CTL");
+    if (ctl && !(perf_ctl = fopen(ctl, "w")))
+        die(ctl, "cannot open the perf control FIFO");
     gs_err err;
     gs_views *v;
     if (gs_views_open_tuned(dir, NULL, &tuning, &v, &err) != GS_OK)
@@ -292,6 +344,8 @@ int main(int argc, char **argv)
         }
         int snap = in_snapshot && is_snapshot(ev, evlen);
         in_snapshot = snap;
+        if (!ph[snap ? 0 : 1].first)
+            ph[snap ? 0 : 1].first = gs_mono_ns();
         if (pend.n && (snap != pend.snapshot || pend.n == pend.cap || pend.bytes >= BATCH_BYTES))
             flush(v, &pend, ph);
         pend.snapshot = snap;
@@ -314,6 +368,8 @@ int main(int argc, char **argv)
         pend.bytes += len;
     }
     flush(v, &pend, ph);
+    settle(v, ph);
+    perf_say("disable\n");
     uint64_t t_total = gs_mono_ns() - t_start;
     free(line);
     fclose(f);
@@ -329,6 +385,9 @@ int main(int argc, char **argv)
                names[i], (unsigned long long)ph[i].events, (double)ph[i].bytes / 1e6,
                (unsigned long long)ph[i].batches, s, s > 0 ? (double)ph[i].events / s : 0,
                s > 0 ? (double)ph[i].bytes / 1e6 / s : 0);
+        double w = ph[i].last > ph[i].first ? (double)(ph[i].last - ph[i].first) / 1e9 : 0;
+        printf("  the same phase's wall time incl. reading and finding t: %.3f s: %.0f events/s\n",
+               w, w > 0 ? (double)ph[i].events / w : 0);
     }
     printf("whole run incl. reading and finding t: %.3f s; RSS now %.1f MB\n",
            (double)t_total / 1e9, rss_now_mb());
@@ -388,6 +447,8 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS: %.1f MB (now %.1f MB)\n", (double)ru.ru_maxrss * 1024.0 / 1e6, rss_now_mb());
     gs_json_destroy(p);
+    if (perf_ctl)
+        fclose(perf_ctl);
     free(pend.recs);
     free(pend.bufs);
     if (gs_views_close(v, &err) != GS_OK)

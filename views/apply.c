@@ -93,27 +93,15 @@ static int record_failure(gs_vtx *tx, const gs_log_rec *r, uint64_t nth)
  * sorted entries; the first keeps each value's cpack form for the second,
  * so a value is encoded once (vdisk.h), not once for RocksDB and again for
  * the cache. */
-struct commit_ctx {
-    gs_views *v;
-    gs_ov *ov;      /* sealed */
-    gs_vbuf packed; /* one value's stored form; the batch copies it */
-    gs_vbuf forms;  /* the cpack forms of the call's values, back to back */
-    struct form_ref {
-        size_t off, len; /* len 0: none kept (the cache encodes) */
-    } * refs;
-    size_t nrefs, cap, next;
-    int full; /* refs could not grow: none kept from there on */
-    int rc;   /* the write's outcome, with err */
-    gs_err err;
-};
+/* struct gs_vcommit (views_int.h). */
 
-static void keep_form(struct commit_ctx *b, const uint8_t *cp, size_t cplen)
+static void keep_form(struct gs_vcommit *b, const uint8_t *cp, size_t cplen)
 {
     if (b->full)
         return;
     if (b->nrefs == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 256;
-        struct form_ref *r = realloc(b->refs, cap * sizeof(*r));
+        struct gs_vform_ref *r = realloc(b->refs, cap * sizeof(*r));
         if (!r) {
             b->full = 1; /* the cache encodes the rest itself */
             return;
@@ -121,7 +109,7 @@ static void keep_form(struct commit_ctx *b, const uint8_t *cp, size_t cplen)
         b->refs = r;
         b->cap = cap;
     }
-    struct form_ref *r = &b->refs[b->nrefs++];
+    struct gs_vform_ref *r = &b->refs[b->nrefs++];
     r->off = b->forms.len;
     r->len = 0;
     if (cp && cplen && gs_vbuf_put(&b->forms, cp, cplen) == 0)
@@ -130,7 +118,7 @@ static void keep_form(struct commit_ctx *b, const uint8_t *cp, size_t cplen)
 
 static void add_to_batch(void *ud, const gs_ov_ent *e)
 {
-    struct commit_ctx *b = ud;
+    struct gs_vcommit *b = ud;
     gs_views *v = b->v;
     if (e->deleted) {
         if (v->ecache)
@@ -150,11 +138,11 @@ static void add_to_batch(void *ud, const gs_ov_ent *e)
 
 static void add_to_cache(void *ud, const gs_ov_ent *e)
 {
-    struct commit_ctx *b = ud;
+    struct gs_vcommit *b = ud;
     gs_views *v = b->v;
     /* This entry's kept form: refs were appended in the same order (fewer
      * of them only if an allocation failed: then none from there on). */
-    const struct form_ref *ref = b->next < b->nrefs ? &b->refs[b->next] : NULL;
+    const struct gs_vform_ref *ref = b->next < b->nrefs ? &b->refs[b->next] : NULL;
     b->next++;
     if (e->cf == GS_VCF_IDX && e->klen == 17 && e->key[0] == 'U') {
         gs_vum *um = gs_vcache_usermap(v->ecache);
@@ -191,7 +179,7 @@ static void add_to_cache(void *ud, const gs_ov_ent *e)
                              ref && ref->len ? b->forms.p + ref->off : NULL, ref ? ref->len : 0);
 }
 
-static void ctx_free(struct commit_ctx *b)
+static void ctx_free(struct gs_vcommit *b)
 {
     gs_vbuf_free(&b->packed);
     gs_vbuf_free(&b->forms);
@@ -203,23 +191,29 @@ static void ctx_free(struct commit_ctx *b)
  * one write is ever in flight, so v->batch serves them all. */
 static void commit_write(void *ud)
 {
-    struct commit_ctx *b = ud;
+    struct gs_vcommit *b = ud;
     gs_views *v = b->v;
     rocksdb_set_perf_level(rocksdb_disable);
     rocksdb_writebatch_clear(v->batch);
     gs_ov_visit_sealed(b->ov, add_to_batch, b);
     gs_vbuf_free(&b->packed);
     char *rerr = NULL;
+    atomic_fetch_add(&v->writes_begun, 1); /* before RocksDB moves ahead */
     rocksdb_write(v->db, v->wo, v->batch, &rerr);
     rocksdb_writebatch_clear(v->batch);
     b->rc = rerr ? gs_vdb_err(&b->err, rerr, "cannot write views") : GS_OK;
 }
 
 /* After the write: the entity cache brought level with it. */
-static int commit_finish(struct commit_ctx *b, gs_err *err)
+static int commit_finish(struct gs_vcommit *b, gs_err *err)
 {
     gs_views *v = b->v;
     if (b->rc != GS_OK) {
+        if (v->ecache) { /* nothing was written: RocksDB holds the cache's state */
+            pthread_rwlock_wrlock(&v->cache_lock);
+            v->writes_level = atomic_load(&v->writes_begun);
+            pthread_rwlock_unlock(&v->cache_lock);
+        }
         gs_err_set(err, b->rc, "%s", b->err.msg);
         ctx_free(b);
         return b->rc;
@@ -237,6 +231,8 @@ static int commit_finish(struct commit_ctx *b, gs_err *err)
             gs_vcache_clear(v->ecache);
         gs_vcache_publish_sets(v->ecache);
         v->cache_gen++;
+        /* One write in flight at most: this one is the last begun. */
+        v->writes_level = atomic_load(&v->writes_begun);
         pthread_rwlock_unlock(&v->cache_lock);
     }
     ctx_free(b);
@@ -246,7 +242,7 @@ static int commit_finish(struct commit_ctx *b, gs_err *err)
 /* Write and finish in line. */
 static int commit(gs_views *v, gs_ov *ov, gs_err *err)
 {
-    struct commit_ctx b = {.v = v, .ov = ov};
+    struct gs_vcommit b = {.v = v, .ov = ov};
     gs_ov_set_below(ov, NULL);
     if (gs_ov_seal(ov) != 0)
         return gs_err_set(err, GS_ENOMEM, "out of memory writing views");
@@ -308,8 +304,8 @@ static void trim(gs_views *v, int idle)
     /* The write batch keeps the capacity of the largest commit (a 4 MiB
      * replay batch of GUILD_CREATEs makes it 8 MB, then held through the
      * update phase: default e2e shape). A new one costs nothing here. */
-    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    if (b) {
+    rocksdb_writebatch_t *b = v->flight.flying ? NULL : rocksdb_writebatch_create();
+    if (b) { /* (not under a stage being written: it fills v->batch) */
         rocksdb_writebatch_destroy(v->batch);
         v->batch = b;
     }
@@ -352,58 +348,52 @@ void gs_views_housekeep(gs_views *v, int idle)
 #define STAGE_RECORDS 256
 #define STAGE_BYTES   (256u << 10)
 
-/* The pipeline of one apply call: the stage in flight, if any. */
-struct pipeline {
-    struct commit_ctx fly;
-    int flying;
-    uint64_t sent_wm, sent_fails; /* the last watermark sent: the one in flight */
-};
-
 /* Wait for the stage in flight and finish it: the cache, then the
  * watermark it committed. Its overlay is then free. */
-static int land(gs_views *v, struct pipeline *pl, gs_err *err)
+static int land(gs_views *v, gs_err *err)
 {
-    if (!pl->flying)
+    struct gs_vflight *f = &v->flight;
+    if (!f->flying)
         return GS_OK;
     gs_vpipe_wait(v->pipe);
-    pl->flying = 0;
-    int rc = commit_finish(&pl->fly, err);
+    f->flying = 0;
+    int rc = commit_finish(&f->c, err);
     if (rc == GS_OK) {
-        v->watermark = pl->sent_wm;
-        v->fail_count = pl->sent_fails;
+        v->watermark = f->wm;
+        v->fail_count = f->fails;
     }
-    gs_ov_reset(pl->fly.ov);
+    gs_ov_reset(f->c.ov);
     return rc;
 }
 
 /* The records applied since the last stage (in tx->ov) with their
- * watermark, sent to the committer; tx->ov becomes the other overlay, set
- * above the one sent. */
-static int send_stage(gs_views *v, gs_vtx *tx, struct pipeline *pl, uint64_t wm, uint64_t fails,
-                      gs_err *err)
+ * watermark, sent to the committer once the stage before has landed;
+ * tx->ov becomes the other overlay, set above the one sent. */
+static int send_stage(gs_views *v, gs_vtx *tx, uint64_t wm, uint64_t fails, gs_err *err)
 {
+    struct gs_vflight *f = &v->flight;
     int rc = put_u64(tx, GS_VMETA_WATERMARK, wm);
-    if (rc == GS_OK && fails != pl->sent_fails)
+    if (rc == GS_OK && fails != f->fails)
         rc = put_u64(tx, GS_VMETA_FAILCOUNT, fails);
     /* Iterators opened before the write in flight lands would miss it once
      * its overlay is gone. */
     gs_vtx_drop_iters(tx);
     if (rc != GS_OK)
         return rc;
-    rc = land(v, pl, err);
+    rc = land(v, err);
     if (rc != GS_OK)
         return rc;
     gs_ov *cur = tx->ov;
     gs_ov_set_below(cur, NULL);
     if (gs_ov_seal(cur) != 0)
         return gs_err_set(err, GS_ENOMEM, "out of memory writing views");
-    memset(&pl->fly, 0, sizeof(pl->fly));
-    pl->fly.v = v;
-    pl->fly.ov = cur;
-    pl->sent_wm = wm;
-    pl->sent_fails = fails;
-    pl->flying = 1;
-    gs_vpipe_submit(v->pipe, commit_write, &pl->fly);
+    memset(&f->c, 0, sizeof(f->c));
+    f->c.v = v;
+    f->c.ov = cur;
+    f->wm = wm;
+    f->fails = fails;
+    f->flying = 1;
+    gs_vpipe_submit(v->pipe, commit_write, &f->c);
     gs_ov *next = cur == v->ov ? v->ov2 : v->ov;
     gs_ov_reset(next);
     gs_ov_set_below(next, cur);
@@ -411,7 +401,14 @@ static int send_stage(gs_views *v, gs_vtx *tx, struct pipeline *pl, uint64_t wm,
     return GS_OK;
 }
 
-static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, int staged, gs_err *err)
+enum call_mode {
+    CALL_INLINE, /* one write, on the caller's thread */
+    CALL_STAGED, /* stages through the committer, all landed by the return */
+    CALL_MORE    /* the same, the last stage left in flight */
+};
+
+static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, enum call_mode mode,
+                      gs_err *err)
 {
     if (v->read_only)
         return gs_err_set(err, GS_EREADONLY, "views %s are open read-only", v->dir);
@@ -421,20 +418,38 @@ static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, int staged,
      * instructions, callgrind). The level is per thread: the committer
      * sets it too. */
     rocksdb_set_perf_level(rocksdb_disable);
-    load_tombs(v);
+    struct gs_vflight *f = &v->flight;
+    int pipelined = mode != CALL_INLINE && v->pipe && v->ov2;
+    /* A stage left in flight by the call before: an in-line call lands it
+     * first; a staged one builds above it. */
+    int rc = pipelined ? GS_OK : land(v, err);
+    /* Completeness and the deleted roles are decided from the committed
+     * state (v->watermark, RocksDB as the cache holds it): nothing in
+     * flight then. Once after a start, a wipe or a cache clear. */
+    if (rc == GS_OK && f->flying && v->ecache &&
+        (!gs_vcache_decided(v->ecache) || !gs_vcache_tombs(v->ecache)))
+        rc = land(v, err);
     gs_vtx tx;
     tx_init(&tx, v, err);
-    gs_ov_reset(v->ov);
-    if (v->ov2)
-        gs_ov_reset(v->ov2);
-    uint64_t wm = v->watermark, start_wm = v->watermark;
-    uint64_t fails = v->fail_count;
-    struct pipeline pl = {.sent_wm = wm, .sent_fails = fails};
-    int pipelined = staged && v->pipe && v->ov2;
+    if (f->flying) {
+        tx.ov = f->c.ov == v->ov ? v->ov2 : v->ov;
+        gs_ov_reset(tx.ov);
+        gs_ov_set_below(tx.ov, f->c.ov);
+    } else {
+        gs_ov_reset(v->ov);
+        if (v->ov2)
+            gs_ov_reset(v->ov2);
+        f->wm = v->watermark;
+        f->fails = v->fail_count;
+    }
+    if (rc == GS_OK)
+        load_tombs(v);
+    /* Where the records applied so far leave the views. */
+    uint64_t wm = f->wm, start_wm = v->watermark;
+    uint64_t fails = f->fails;
     size_t stage_max = v->tuning.stage_records ? v->tuning.stage_records : STAGE_RECORDS;
     size_t stage_n = 0, stage_bytes = 0;
-    int rc = GS_OK;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == GS_OK; i++) {
         const gs_log_rec *r = &recs[i];
         if (r->lsn <= wm)
             continue;
@@ -455,38 +470,47 @@ static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, int staged,
         stage_n++;
         stage_bytes += r->raw_len;
         if (pipelined && i + 1 < n && (stage_n >= stage_max || stage_bytes >= STAGE_BYTES)) {
-            rc = send_stage(v, &tx, &pl, wm, fails, err);
-            if (rc != GS_OK)
-                break;
+            rc = send_stage(v, &tx, wm, fails, err);
             stage_n = stage_bytes = 0;
         }
     }
-    if (rc == GS_OK && wm != pl.sent_wm) {
-        rc = put_u64(&tx, GS_VMETA_WATERMARK, wm);
-        if (rc == GS_OK && fails != pl.sent_fails)
-            rc = put_u64(&tx, GS_VMETA_FAILCOUNT, fails);
-        gs_vtx_drop_iters(&tx);
-        if (rc == GS_OK)
-            rc = land(v, &pl, err);
-        if (rc == GS_OK)
-            rc = commit(v, tx.ov, err);
-        if (rc == GS_OK) {
-            v->watermark = wm;
-            v->fail_count = fails;
+    int left_flying = 0;
+    if (rc == GS_OK && wm != f->wm) {
+        if (mode == CALL_MORE && pipelined) {
+            /* The caller goes on with other work (reading the next batch)
+             * while this stage is written. */
+            rc = send_stage(v, &tx, wm, fails, err);
+            left_flying = rc == GS_OK;
+        } else {
+            rc = put_u64(&tx, GS_VMETA_WATERMARK, wm);
+            if (rc == GS_OK && fails != f->fails)
+                rc = put_u64(&tx, GS_VMETA_FAILCOUNT, fails);
+            gs_vtx_drop_iters(&tx);
+            if (rc == GS_OK)
+                rc = land(v, err);
+            if (rc == GS_OK)
+                rc = commit(v, tx.ov, err);
+            if (rc == GS_OK) {
+                v->watermark = wm;
+                v->fail_count = fails;
+            }
         }
     }
-    /* Whatever stopped the call, a stage in flight is a whole commit: land
-     * it (its own error only if the call had none). */
     gs_vtx_drop_iters(&tx);
-    gs_err lerr;
-    int lrc = land(v, &pl, rc == GS_OK ? err : &lerr);
-    if (rc == GS_OK)
-        rc = lrc;
+    if (!left_flying) {
+        /* Whatever stopped the call, a stage in flight is a whole commit:
+         * land it (its own error only if the call had none). What was
+         * applied above it and not sent is dropped with the overlays. */
+        gs_err lerr;
+        int lrc = land(v, rc == GS_OK ? err : &lerr);
+        if (rc == GS_OK)
+            rc = lrc;
+        gs_ov_reset(v->ov);
+        if (v->ov2)
+            gs_ov_reset(v->ov2);
+    }
     if (rc == GS_OK && v->watermark != start_wm && !v->trim_deferred)
         trim(v, 1);
-    gs_ov_reset(v->ov);
-    if (v->ov2)
-        gs_ov_reset(v->ov2);
     tx_free(&tx);
     pthread_mutex_unlock(&v->apply_mu);
     return rc;
@@ -494,12 +518,27 @@ static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, int staged,
 
 int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
 {
-    return apply_call(v, recs, n, 1, err);
+    return apply_call(v, recs, n, CALL_STAGED, err);
+}
+
+int gs_views_apply_more(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
+{
+    return apply_call(v, recs, n, CALL_MORE, err);
 }
 
 int gs_views_apply_inline(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err)
 {
-    return apply_call(v, recs, n, 0, err);
+    return apply_call(v, recs, n, CALL_INLINE, err);
+}
+
+int gs_views_settle(gs_views *v, gs_err *err)
+{
+    if (v->read_only)
+        return GS_OK;
+    pthread_mutex_lock(&v->apply_mu);
+    int rc = land(v, err);
+    pthread_mutex_unlock(&v->apply_mu);
+    return rc;
 }
 
 int gs_views_wipe(gs_views *v, gs_err *err)
@@ -514,6 +553,9 @@ int gs_views_wipe(gs_views *v, gs_err *err)
         (char)0xff, (char)0xff, (char)0xff, (char)0xff};
     pthread_mutex_lock(&v->catchup_mu);
     pthread_mutex_lock(&v->apply_mu);
+    /* A stage still in flight lands first (wiped with the rest). */
+    gs_err lerr;
+    land(v, &lerr);
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     int rc = GS_OK;
     if (!b) {
@@ -525,9 +567,15 @@ int gs_views_wipe(gs_views *v, gs_err *err)
             rocksdb_writebatch_delete_range_cf(b, v->cf[cf], "", 0, end, sizeof(end));
         gs_vmeta_init_batch(v, b);
         char *rerr = NULL;
+        atomic_fetch_add(&v->writes_begun, 1);
         rocksdb_write(v->db, v->wo, b, &rerr);
         rocksdb_writebatch_destroy(b);
         if (rerr) {
+            if (v->ecache) {
+                pthread_rwlock_wrlock(&v->cache_lock);
+                v->writes_level = atomic_load(&v->writes_begun);
+                pthread_rwlock_unlock(&v->cache_lock);
+            }
             rc = gs_vdb_err(err, rerr, "cannot wipe views");
         } else {
             /* Every block cached so far belongs to data just deleted:
@@ -546,6 +594,7 @@ int gs_views_wipe(gs_views *v, gs_err *err)
                 gs_vcache_clear(v->ecache);
                 gs_vcache_set_complete(v->ecache, 1); /* the database is empty */
                 v->cache_gen++;
+                v->writes_level = atomic_load(&v->writes_begun);
                 pthread_rwlock_unlock(&v->cache_lock);
                 /* The cache's entries were allocated by whichever thread
                  * applied (the store's applier); a rebuild refills it from

@@ -277,19 +277,22 @@ static int render(const uint8_t *obj, size_t len, gs_vfmt fmt, gs_vbuf *buf, gs_
 /* The committed deleted roles into the cache, for a point get that found
  * them missing (they are loaded by the first apply after a start, a wipe or
  * a cache clear: a store only read would ask RocksDB on every member get).
- * Only while no apply runs: an apply holds apply_mu from its RocksDB write
- * to its cache update, so RocksDB then holds the cache's state. Else the
- * apply loads them. Called without the cache lock. */
+ * Only while no apply call runs (the applier reads the set without the
+ * cache lock) and RocksDB holds the cache's state all along the read (no
+ * write begun that the cache has not followed: a stage left in flight,
+ * views_int.h); else the apply loads them. Called without the cache lock. */
 static void load_tombs(gs_views *v)
 {
     if (pthread_mutex_trylock(&v->apply_mu) != 0)
         return;
     pthread_rwlock_wrlock(&v->cache_lock);
-    if (!gs_vcache_tombs(v->ecache)) {
+    uint64_t begun = atomic_load(&v->writes_begun);
+    if (!gs_vcache_tombs(v->ecache) && begun == v->writes_level) {
         gs_err lerr;
         gs_err_clear(&lerr);
         gs_vtombs *s = gs_vcache_tombs_slot(v->ecache);
-        if (s && gs_vtomb_load(v, v->ro, 1, 0, s, &lerr) == GS_OK)
+        if (s && gs_vtomb_load(v, v->ro, 1, 0, s, &lerr) == GS_OK &&
+            atomic_load(&v->writes_begun) == begun)
             gs_vcache_tombs_set_loaded(v->ecache, 1);
     }
     pthread_rwlock_unlock(&v->cache_lock);
@@ -341,21 +344,22 @@ static int locate(gs_views *v, const rocksdb_readoptions_t *ro, gs_view_type t, 
     return rc;
 }
 
-int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vfmt fmt, char **out,
-                 size_t *len, gs_err *err)
+/* A get that read RocksDB beside the entity cache while RocksDB was, or
+ * became, ahead of it: done again on a snapshot alone. */
+#define GET_AGAIN 2
+
+/* One consistent state for every read of the call. cached: the entity
+ * cache, the cache lock held for reading (no cache update can land), and
+ * RocksDB's latest state for what the cache lacks, which holds the cache's
+ * state only while no write has begun that the cache has not followed
+ * (views_int.h, writes_begun): checked before and after the reads, else
+ * GET_AGAIN. Not cached (read-only views, or again): a RocksDB snapshot. */
+static int get_at(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vfmt fmt, int cached,
+                  char **out, size_t *len, gs_err *err)
 {
-    if ((int)t < 0 || t >= GS_VIEW_TYPE_COUNT)
-        return gs_err_set(err, GS_EMISUSE, "no view type %d", (int)t);
-    if (keyed_by_user(t) && !guild)
-        return gs_err_set(err, GS_EMISUSE, "a %s is found by guild and user id: give the guild",
-                          gs_view_type_name(t));
-    /* One consistent state for every read of the call: with the entity
-     * cache, the cache lock held for reading (no commit can land); without
-     * it (read-only views), a RocksDB snapshot. */
-    int cached = v->ecache != NULL;
     const rocksdb_snapshot_t *snap = NULL;
     rocksdb_readoptions_t *ro = v->ro;
-    uint64_t gen = 0;
+    uint64_t gen = 0, begun = 0;
     int was_cached = 0;
     int needs_locate = guild_scoped(t) && !keyed_by_user(t) && !guild;
     if (cached) {
@@ -376,6 +380,11 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
                 load_tombs(v);
             pthread_rwlock_rdlock(&v->cache_lock);
             gen = v->cache_gen;
+        }
+        begun = atomic_load(&v->writes_begun);
+        if (begun != v->writes_level) {
+            pthread_rwlock_unlock(&v->cache_lock);
+            return GET_AGAIN;
         }
     } else {
         snap = rocksdb_create_snapshot(v->db);
@@ -427,6 +436,13 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
         rc = out_object(v, ro, cached, t, key, klen, (const uint8_t *)val, vlen, tombs, ntombs,
                         &scratch, &obj, &olen, &user, err);
     gs_vtombs_free(&own);
+    if (cached && atomic_load(&v->writes_begun) != begun) {
+        pthread_rwlock_unlock(&v->cache_lock);
+        rocksdb_free(user.val);
+        free(val);
+        gs_vbuf_free(&scratch);
+        return GET_AGAIN;
+    }
     if (cached) {
         pthread_rwlock_unlock(&v->cache_lock);
         /* Remember what was read from RocksDB, unless a commit landed in
@@ -461,6 +477,18 @@ int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vf
     *out = buf.p;
     *len = buf.len;
     return GS_OK;
+}
+
+int gs_views_get(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_vfmt fmt, char **out,
+                 size_t *len, gs_err *err)
+{
+    if ((int)t < 0 || t >= GS_VIEW_TYPE_COUNT)
+        return gs_err_set(err, GS_EMISUSE, "no view type %d", (int)t);
+    if (keyed_by_user(t) && !guild)
+        return gs_err_set(err, GS_EMISUSE, "a %s is found by guild and user id: give the guild",
+                          gs_view_type_name(t));
+    int rc = v->ecache ? get_at(v, t, id, guild, fmt, 1, out, len, err) : GET_AGAIN;
+    return rc == GET_AGAIN ? get_at(v, t, id, guild, fmt, 0, out, len, err) : rc;
 }
 
 /* ---- iterators ---- */

@@ -82,13 +82,26 @@ static int batch_add(batch *b, const gs_log_rec *r)
     return GS_OK;
 }
 
-static int batch_flush(gs_views *v, batch *b, gs_err *err)
+/* Apply the batch. more: other batches follow, so its last stage may be
+ * written while the next batch is read (gs_views_apply_more); else every
+ * stage has landed on return, a stage left by an earlier batch included,
+ * whatever the outcome. */
+static int batch_flush(gs_views *v, batch *b, int more, gs_err *err)
 {
     for (size_t i = 0; i < b->n; i++) {
         b->recs[i].event = b->bytes.p + (uintptr_t)b->recs[i].event;
         b->recs[i].raw = b->bytes.p + (uintptr_t)b->recs[i].raw;
     }
-    int rc = b->n ? gs_views_apply(v, b->recs, b->n, err) : GS_OK;
+    int rc = GS_OK;
+    if (b->n)
+        rc = more ? gs_views_apply_more(v, b->recs, b->n, err)
+                  : gs_views_apply(v, b->recs, b->n, err);
+    if (!more) {
+        gs_err lerr;
+        int lrc = gs_views_settle(v, rc == GS_OK ? err : &lerr);
+        if (rc == GS_OK)
+            rc = lrc;
+    }
     b->n = 0;
     gs_vbuf_reset(&b->bytes);
     /* A replay is bulk work with no waiter on each batch: trim as it goes
@@ -135,7 +148,7 @@ static int catch_up(gs_views *v, const char *log_dir, gs_io *io, uint64_t until_
         if (rec.lsn < from)
             continue;
         if (batch_full(b, &rec)) {
-            rc = batch_flush(v, b, err);
+            rc = batch_flush(v, b, 1, err);
             if (rc != GS_OK)
                 break;
         }
@@ -146,8 +159,13 @@ static int catch_up(gs_views *v, const char *log_dir, gs_io *io, uint64_t until_
         }
         count++;
     }
+    /* The last batch, or (after an error) only what is in flight. */
+    if (rc != GS_OK)
+        b->n = 0;
+    gs_err ferr;
+    int frc = batch_flush(v, b, 0, rc == GS_OK ? err : &ferr);
     if (rc == GS_OK)
-        rc = batch_flush(v, b, err);
+        rc = frc;
     gs_vbuf_free(&b->bytes);
     free(b);
     gs_log_reader_close(r);
@@ -242,7 +260,7 @@ static int follow_step(gs_views_follower *f, uint64_t until_lsn, uint64_t *appli
         if (rec.lsn < from)
             continue;
         if (batch_full(f->b, &rec)) {
-            rc = batch_flush(f->v, f->b, err);
+            rc = batch_flush(f->v, f->b, 1, err);
             if (rc != GS_OK)
                 break;
         }
@@ -257,7 +275,8 @@ static int follow_step(gs_views_follower *f, uint64_t until_lsn, uint64_t *appli
         if (until_lsn && rec.lsn >= until_lsn)
             break;
     }
-    int rc2 = batch_flush(f->v, f->b, err);
+    gs_err ferr;
+    int rc2 = batch_flush(f->v, f->b, 0, rc == GS_OK ? err : &ferr);
     if (rc == GS_OK)
         rc = rc2;
     /* The applier follows the log only when the feed has lost records;

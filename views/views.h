@@ -16,10 +16,12 @@
  * Queries (gs_views_get, gs_vq_*, gs_views_status_read, gs_views_dump) may run
  * in any thread at any time, each on its own RocksDB snapshot.
  *
- * Thread-safety: a gs_views may be shared by threads. gs_views_apply,
- * gs_views_wipe and gs_views_catch_up serialize on an internal mutex, so two
- * appliers never interleave (but the caller must still give records in LSN
- * order). Query calls take no lock. gs_views_close must not race any other
+ * Thread-safety: a gs_views may be shared by threads. gs_views_apply (and
+ * its _more and _inline forms), gs_views_settle, gs_views_wipe and
+ * gs_views_catch_up serialize on an internal mutex, so two appliers never
+ * interleave (but the caller must still give records in LSN order). Query
+ * calls never wait for an apply call (point gets share a read lock with
+ * the entity cache's updates only). gs_views_close must not race any other
  * call on the same handle.
  *
  * Errors: every fallible call takes a gs_err * (may be NULL) and returns a
@@ -124,6 +126,21 @@ int gs_views_apply(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
  * are filled from one thread's malloc arena, as before stages; catch-ups
  * (replay.c) use the committer. */
 int gs_views_apply_inline(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
+/* gs_views_apply for a caller with more batches to come (replays): the
+ * call's last stage may still be being written when it returns, while the
+ * caller reads its next batch. The next apply call (of any kind) builds on
+ * it, and it lands, becoming the watermark, in that call, in
+ * gs_views_settle, gs_views_wipe or gs_views_close; until then readers see
+ * the views as of the stage before (one state: point gets read RocksDB at
+ * the entity cache's snapshot). GS_OK says the records were applied and
+ * handed to the committer; a failure of that last write is returned by
+ * whichever call lands it, the watermark then staying at the stage before.
+ * In-line and serial-commit views land it before returning, as
+ * gs_views_apply does. */
+int gs_views_apply_more(gs_views *v, const gs_log_rec *recs, size_t n, gs_err *err);
+/* Land the stage left in flight by gs_views_apply_more, if any: its write's
+ * outcome (GS_OK when none). Takes the apply mutex. */
+int gs_views_settle(gs_views *v, gs_err *err);
 
 /* Memory housekeeping: malloc_trim at most every 250 ms, and a fresh write
  * batch and JSON parser once a second (see trim() in apply.c). By default

@@ -7,6 +7,7 @@
 #define GS_VIEWS_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <rocksdb/c.h>
 
 #include "gs_common.h"
@@ -29,6 +30,32 @@ enum {
 /* Largest raw frame the applier parses (the log caps frames lower). */
 #define GS_VIEWS_MAX_FRAME (256u << 20)
 #define GS_VIEWS_MAX_DEPTH 256
+
+/* A stage's commit (apply.c): its sealed overlay, the values' stored and
+ * cache forms built by the write, and the write's outcome. */
+struct gs_vcommit {
+    struct gs_views *v;
+    gs_ov *ov;      /* sealed */
+    gs_vbuf packed; /* one value's stored form; the batch copies it */
+    gs_vbuf forms;  /* the cpack forms of the stage's values, back to back */
+    struct gs_vform_ref {
+        size_t off, len; /* len 0: none kept (the cache encodes) */
+    } * refs;
+    size_t nrefs, cap, next;
+    int full; /* refs could not grow: none kept from there on */
+    int rc;   /* the write's outcome, with err */
+    gs_err err;
+};
+
+/* The stage handed to the committer thread, if any: it stays in flight
+ * past the end of a gs_views_apply_more call, until the next apply call
+ * (or gs_views_settle, a wipe, the close) lands it. wm and fails are what
+ * it writes: the applier's position once it lands. */
+struct gs_vflight {
+    struct gs_vcommit c;
+    int flying;
+    uint64_t wm, fails;
+};
 
 struct gs_views {
     char *dir;
@@ -59,6 +86,15 @@ struct gs_views {
     pthread_rwlock_t cache_lock;
     int cache_lock_init;
     uint64_t cache_gen; /* bumped (write lock held) by every commit and wipe */
+    /* RocksDB is ahead of the cache from the start of a write to the
+     * cache's update after it (for a stage left in flight by
+     * gs_views_apply_more, until the next call lands it). writes_begun
+     * counts writes as they start; writes_level is the count the cache has
+     * followed (set with the write lock held). A point get reading RocksDB
+     * beside the cache needs them equal before and after its reads
+     * (query.c); reads from the cache alone need nothing. */
+    _Atomic uint64_t writes_begun;
+    uint64_t writes_level;
     char wiped_reason[256];
     int wiped;
 
@@ -71,6 +107,7 @@ struct gs_views {
     gs_ov *ov2;                  /* with ov, the two stages of a pipelined call */
     struct gs_vpipe *pipe;       /* the committer thread (pipe.h); NULL: commit in line */
     rocksdb_writebatch_t *batch; /* what an overlay becomes (one write in flight at most) */
+    struct gs_vflight flight;    /* the stage being written (apply.c) */
     gs_json *json;
     uint64_t watermark;
     uint64_t fail_count;
