@@ -562,7 +562,7 @@ static gs_views *views_alloc(const char *dir, gs_err *err)
 
 static void views_free(gs_views *v)
 {
-    gs_vpipe_stop(v->pipe); /* idle: every apply call lands its stages */
+    gs_vpipe_stop(v->pipe); /* idle: the close landed the last stage */
     v->pipe = NULL;
     db_close(v);
     options_free(v);
@@ -722,13 +722,15 @@ const char *gs_views_wiped_reason(const gs_views *v)
 
 int gs_views_close(gs_views *v, gs_err *err)
 {
-    GS_UNUSED(err);
     if (!v)
         return GS_OK;
+    /* A stage still in flight (gs_views_apply_more) lands first; if its
+     * write failed, the views close at the stage before, and say so. */
+    int rc = v->read_only ? GS_OK : gs_views_settle(v, err);
     /* rocksdb_close flushes every column family with unpersisted data in
      * one atomic flush (atomic_flush is on and the WAL is off). */
     views_free(v);
-    return GS_OK;
+    return rc;
 }
 
 uint64_t gs_views_watermark(gs_views *v)
