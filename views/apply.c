@@ -204,6 +204,10 @@ static void commit_write(void *ud)
     b->rc = rerr ? gs_vdb_err(&b->err, rerr, "cannot write views") : GS_OK;
 }
 
+/* How many puts ahead commit_finish asks for a key's bucket; its entry is
+ * asked for half as far ahead. */
+#define PREFETCH_AHEAD 8
+
 /* After the write: the entity cache brought level with it. */
 static int commit_finish(struct gs_vcommit *b, gs_err *err)
 {
@@ -226,7 +230,19 @@ static int commit_finish(struct gs_vcommit *b, gs_err *err)
     if (v->ecache) {
         pthread_rwlock_wrlock(&v->cache_lock);
         v->commit_oom = 0;
-        gs_ov_visit_sealed(b->ov, add_to_cache, b);
+        /* The keys are known ahead: their buckets and entries are asked
+         * for a few puts before they are needed (cache.h). */
+        size_t n;
+        const gs_ov_ent *all = gs_ov_sealed(b->ov, &n);
+        for (size_t i = 0; i < n; i++) {
+            const gs_ov_ent *a = i + PREFETCH_AHEAD < n ? &all[i + PREFETCH_AHEAD] : NULL;
+            const gs_ov_ent *h = i + PREFETCH_AHEAD / 2 < n ? &all[i + PREFETCH_AHEAD / 2] : NULL;
+            if (a && a->cf < GS_VIEW_TYPE_COUNT)
+                gs_vcache_prefetch(v->ecache, a->cf, a->key, a->klen, 0);
+            if (h && h->cf < GS_VIEW_TYPE_COUNT)
+                gs_vcache_prefetch(v->ecache, h->cf, h->key, h->klen, 1);
+            add_to_cache(b, &all[i]);
+        }
         if (v->commit_oom) /* cannot tell which keys are stale: forget them all */
             gs_vcache_clear(v->ecache);
         gs_vcache_publish_sets(v->ecache);

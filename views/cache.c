@@ -245,6 +245,23 @@ static uint32_t hash_of(int cf, const void *key, size_t klen)
     return (uint32_t)XXH3_64bits_withSeed(key, klen, (uint64_t)cf + 1);
 }
 
+void gs_vcache_prefetch(const gs_vcache *c, int cf, const void *key, size_t klen, int step)
+{
+    if (!c || klen > KEY_MAX)
+        return;
+    struct entry *const *b = &c->buckets[hash_of(cf, key, klen) & (c->nbuckets - 1)];
+    if (step == 0) {
+        __builtin_prefetch(b);
+        return;
+    }
+    const struct entry *e = *b;
+    if (e) {
+        __builtin_prefetch(e);
+        /* gs_slab_free's chunk header (slab.c: the address rounded down). */
+        __builtin_prefetch((const void *)((uintptr_t)e & ~(uintptr_t)(GS_SLAB_CHUNK - 1)));
+    }
+}
+
 static size_t entry_size(const struct entry *e)
 {
     return sizeof(*e) + e->klen + e->vlen;

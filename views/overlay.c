@@ -463,6 +463,12 @@ void gs_ov_visit_sealed(const gs_ov *ov, gs_ov_visit_fn fn, void *ud)
         fn(ud, &ov->all[i]);
 }
 
+const gs_ov_ent *gs_ov_sealed(const gs_ov *ov, size_t *n)
+{
+    *n = ov->nall;
+    return ov->all;
+}
+
 size_t gs_ov_count(const gs_ov *ov)
 {
     return ov->live;

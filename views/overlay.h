@@ -74,6 +74,9 @@ int gs_ov_each(gs_ov *ov, gs_ov_visit_fn fn, void *ud);
  * as often as needed until the next change. */
 int gs_ov_seal(gs_ov *ov);
 void gs_ov_visit_sealed(const gs_ov *ov, gs_ov_visit_fn fn, void *ud);
+/* The entries gs_ov_visit_sealed visits, in its order: for callers that
+ * look ahead (prefetching). Valid as the visit is. */
+const gs_ov_ent *gs_ov_sealed(const gs_ov *ov, size_t *n);
 
 /* Read through to below (NULL: none) where this overlay has no entry. The
  * caller keeps below alive and unchanged until it sets another. */
