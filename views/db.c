@@ -574,6 +574,7 @@ static void views_free(gs_views *v)
     if (v->batch)
         rocksdb_writebatch_destroy(v->batch);
     gs_json_destroy(v->json);
+    gs_json_destroy(v->json2);
     pthread_mutex_destroy(&v->apply_mu);
     pthread_mutex_destroy(&v->catchup_mu);
     free(v->dir);
@@ -663,6 +664,11 @@ int gs_views_open_tuned(const char *dir, const gs_views_rules *rules, const gs_v
         goto fail;
     }
     rc = gs_json_create(GS_VIEWS_MAX_FRAME, GS_VIEWS_MAX_DEPTH, &v->json, err);
+    if (rc == GS_OK) { /* without it, no record is parsed ahead (apply.c) */
+        gs_err jerr;
+        if (gs_json_create(GS_VIEWS_MAX_FRAME, GS_VIEWS_MAX_DEPTH, &v->json2, &jerr) != GS_OK)
+            v->json2 = NULL;
+    }
     if (rc == GS_OK)
         rc = settle_compression(v, err);
     if (rc != GS_OK)

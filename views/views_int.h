@@ -109,6 +109,7 @@ struct gs_views {
     rocksdb_writebatch_t *batch; /* what an overlay becomes (one write in flight at most) */
     struct gs_vflight flight;    /* the stage being written (apply.c) */
     gs_json *json;
+    gs_json *json2; /* the next record's, parsed ahead (apply.c) */
     uint64_t watermark;
     uint64_t fail_count;
     /* The committed `me` (meta), read once: every member removal asks. */
@@ -364,6 +365,17 @@ int gs_vrole_strip(gs_vtx *tx, uint64_t guild, uint64_t role);
 typedef int (*gs_vhandler)(gs_vtx *tx, gs_jval d);
 /* The handler of an event name, or NULL (the event changes nothing). */
 gs_vhandler gs_vdispatch(const char *name, size_t len);
+/* The same, and in *hint what its handler will read first (gs_vhint_keys). */
+gs_vhandler gs_vdispatch_hinted(const char *name, size_t len, int *hint);
+/* The entity cache keys (family, key) that the handler of an event of this
+ * hint will read for payload d, as far as d tells: at most max of them, the
+ * count returned. Only a guess for prefetching (apply.c): nothing depends
+ * on it being right. */
+typedef struct gs_vhint_key {
+    uint8_t cf, klen;
+    uint8_t key[16];
+} gs_vhint_key;
+size_t gs_vhint_keys(int hint, gs_jval d, gs_vhint_key *out, size_t max);
 
 /* Handlers, one file per entity family. */
 int gs_vh_ready(gs_vtx *tx, gs_jval d);
