@@ -235,12 +235,79 @@ static void test_gets_see_one_state_beside_a_stage(void **state)
     gs_tv_free(&f);
 }
 
+#define F(t, d) "{\"op\":0,\"t\":\"" t "\",\"d\":" d "}\n"
+
+/* The applier's state of one call, carried over to the next while the
+ * last stage is in flight: a role tombstone written there (members given
+ * that role in the next call must lose it), and a membership added there
+ * (the user's removal from another guild in the next call must keep the
+ * user). Each frame its own gs_views_apply_more call, one stage each;
+ * the dump must be one serial call's. */
+/* clang-format off */
+static const char *const CARRY =
+    F("GUILD_CREATE", "{\"id\":\"1\",\"name\":\"a\",\"roles\":[{\"id\":\"11\",\"name\":\"r\"}],"
+      "\"members\":[{\"user\":{\"id\":\"77\",\"username\":\"u\"},\"roles\":[]}]}")
+    F("GUILD_CREATE", "{\"id\":\"2\",\"name\":\"b\",\"roles\":[{\"id\":\"21\",\"name\":\"s\"}]}")
+    F("GUILD_ROLE_DELETE", "{\"guild_id\":\"2\",\"role_id\":\"21\"}")
+    F("GUILD_MEMBER_ADD", "{\"guild_id\":\"2\",\"user\":{\"id\":\"77\",\"username\":\"u\"},\"roles\":[\"21\"]}")
+    F("GUILD_MEMBER_REMOVE", "{\"guild_id\":\"1\",\"user\":{\"id\":\"77\"}}")
+    F("GUILD_MEMBER_ADD", "{\"guild_id\":\"1\",\"user\":{\"id\":\"78\",\"username\":\"w\"},\"roles\":[]}")
+    F("GUILD_ROLE_DELETE", "{\"guild_id\":\"1\",\"role_id\":\"11\"}")
+    F("GUILD_MEMBER_UPDATE", "{\"guild_id\":\"1\",\"user\":{\"id\":\"78\",\"username\":\"w\"},\"roles\":[\"11\"]}")
+    F("GUILD_MEMBER_ADD", "{\"guild_id\":\"2\",\"user\":{\"id\":\"79\",\"username\":\"x\"},\"roles\":[]}")
+    F("GUILD_MEMBER_REMOVE", "{\"guild_id\":\"2\",\"user\":{\"id\":\"77\"}}");
+/* clang-format on */
+
+static char *carry_dump(int more, size_t first_batch)
+{
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views *v = open_tuned(dir, 0, 0, 0);
+    gs_tv_file f;
+    gs_tv_load_text(CARRY, &f);
+    /* The two guilds committed first, so that the user map and the
+     * deleted roles start from committed state. */
+    assert_int_equal(gs_tv_apply(v, &f, 0, first_batch, first_batch), GS_OK);
+    gs_tv_more = more;
+    assert_int_equal(gs_tv_apply(v, &f, first_batch, f.n, more ? 1 : f.n), GS_OK);
+    gs_tv_more = 0;
+    assert_int_equal(gs_views_settle(v, NULL), GS_OK);
+    assert_int_equal(gs_views_watermark(v), f.n);
+    gs_json *p;
+    assert_int_equal(gs_json_create(1u << 20, 64, &p, NULL), GS_OK);
+    gs_jval root;
+    /* 77 left guild 1 while a member of 2, then left 2: gone only then. */
+    assert_int_equal(gs_tv_get(v, p, GS_VIEW_USER, "78", NULL, &root), 1);
+    assert_int_equal(gs_tv_get(v, p, GS_VIEW_MEMBER, "78", "1", &root), 1);
+    gs_json_destroy(p);
+    char *d = gs_tv_dump(v);
+    assert_int_equal(gs_views_close(v, NULL), GS_OK);
+    gs_tv_free(&f);
+    gs_tv_rmtree(dir);
+    return d;
+}
+
+static void test_call_state_carried_with_the_stage(void **state)
+{
+    (void)state;
+    char *ref = carry_dump(0, 2);
+    for (size_t first = 1; first <= 3; first++) {
+        char *d = carry_dump(1, first);
+        if (strcmp(d, ref) != 0)
+            fail_msg("first batch %zu: the views differ from one serial call:\n%s\n---\n%s", first,
+                     d, ref);
+        free(d);
+    }
+    free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_more_equals_one_call),
         cmocka_unit_test(test_every_call_lands_it),
         cmocka_unit_test(test_gets_see_one_state_beside_a_stage),
+        cmocka_unit_test(test_call_state_carried_with_the_stage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

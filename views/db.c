@@ -564,6 +564,7 @@ static void views_free(gs_views *v)
 {
     gs_vpipe_stop(v->pipe); /* idle: the close landed the last stage */
     v->pipe = NULL;
+    gs_vflight_free(v);
     db_close(v);
     options_free(v);
     gs_ov_destroy(v->ov);

@@ -55,6 +55,14 @@ struct gs_vflight {
     struct gs_vcommit c;
     int flying;
     uint64_t wm, fails;
+    /* The applier's call-long state (gs_vtx: tomb_pending, upend) as the
+     * call that left the stage had it: it covers what the stage wrote and
+     * the committed state (user map, deleted roles) does not hold yet, so
+     * the next call starts from it. Freed once a stage lands outside a
+     * call (gs_views_settle, wipe, close). */
+    int tomb_pending;
+    uint64_t *upend;
+    size_t upend_n, upend_cap;
 };
 
 struct gs_views {
@@ -132,6 +140,11 @@ int gs_vdb_err(gs_err *err, char *rocks_msg, const char *what);
 /* The bound of all active write buffers together (db.c's default or the
  * tuning). */
 size_t gs_vdb_write_buffer_budget(const gs_views *v);
+
+/* ---- apply.c ---- */
+
+/* Free the call state a stage in flight carried (struct gs_vflight). */
+void gs_vflight_free(gs_views *v);
 
 /* ---- meta.c: keys of the meta family ---- */
 
