@@ -414,19 +414,13 @@ void gs_views_housekeep(gs_views *v, int idle)
 
 /* Wait for the stage in flight and finish it: the cache, then the
  * watermark it committed. Its overlay is then free. */
-/* Drop the call state a flight carried (it was taken, or everything it
- * covers has landed). Frees nothing the caller still holds. */
-static void flight_forget(struct gs_vflight *f)
+void gs_vflight_free(gs_views *v)
 {
+    struct gs_vflight *f = &v->flight;
+    free(f->upend);
     f->tomb_pending = 0;
     f->upend = NULL;
     f->upend_n = f->upend_cap = 0;
-}
-
-void gs_vflight_free(gs_views *v)
-{
-    free(v->flight.upend);
-    flight_forget(&v->flight);
 }
 
 static int land(gs_views *v, gs_err *err)
@@ -437,6 +431,8 @@ static int land(gs_views *v, gs_err *err)
     gs_vpipe_wait(v->pipe);
     f->flying = 0;
     int rc = commit_finish(&f->c, err);
+    /* The committed state holds the stage now (or nothing of it). */
+    gs_vflight_free(v);
     if (rc == GS_OK) {
         v->watermark = f->wm;
         v->fail_count = f->fails;
@@ -472,6 +468,14 @@ static int send_stage(gs_views *v, gs_vtx *tx, uint64_t wm, uint64_t fails, gs_e
     f->wm = wm;
     f->fails = fails;
     f->flying = 1;
+    /* The stage's pending state goes with it; the next one starts empty. */
+    f->tomb_pending = tx->tomb_pending;
+    f->upend = tx->upend;
+    f->upend_n = tx->upend_n;
+    f->upend_cap = tx->upend_cap;
+    tx->tomb_pending = 0;
+    tx->upend = NULL;
+    tx->upend_n = tx->upend_cap = 0;
     gs_vpipe_submit(v->pipe, commit_write, &f->c);
     gs_ov *next = cur == v->ov ? v->ov2 : v->ov;
     gs_ov_reset(next);
@@ -510,13 +514,6 @@ static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, enum call_m
         rc = land(v, err);
     gs_vtx tx;
     tx_init(&tx, v, err);
-    /* Whatever the call before left (struct gs_vflight): what the stage in
-     * flight wrote is not in the committed state yet. */
-    tx.tomb_pending = f->tomb_pending;
-    tx.upend = f->upend;
-    tx.upend_n = f->upend_n;
-    tx.upend_cap = f->upend_cap;
-    flight_forget(f);
     if (f->flying) {
         tx.ov = f->c.ov == v->ov ? v->ov2 : v->ov;
         gs_ov_reset(tx.ov);
@@ -602,13 +599,7 @@ static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, enum call_m
         }
     }
     gs_vtx_drop_iters(&tx);
-    if (left_flying) {
-        f->tomb_pending = tx.tomb_pending;
-        f->upend = tx.upend;
-        f->upend_n = tx.upend_n;
-        f->upend_cap = tx.upend_cap;
-        tx.upend = NULL;
-    } else {
+    if (!left_flying) {
         /* Whatever stopped the call, a stage in flight is a whole commit:
          * land it (its own error only if the call had none). What was
          * applied above it and not sent is dropped with the overlays. */
@@ -648,7 +639,6 @@ int gs_views_settle(gs_views *v, gs_err *err)
         return GS_OK;
     pthread_mutex_lock(&v->apply_mu);
     int rc = land(v, err);
-    gs_vflight_free(v);
     pthread_mutex_unlock(&v->apply_mu);
     return rc;
 }
@@ -668,7 +658,6 @@ int gs_views_wipe(gs_views *v, gs_err *err)
     /* A stage still in flight lands first (wiped with the rest). */
     gs_err lerr;
     land(v, &lerr);
-    gs_vflight_free(v);
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     int rc = GS_OK;
     if (!b) {

@@ -92,19 +92,30 @@ static int put_extra(gs_mpb *b, const gs_vextra *x)
     return GS_EMISUSE;
 }
 
-/* tx->upend, open addressing (0 = empty; user ids are never 0). */
-static size_t upend_slot(const gs_vtx *tx, uint64_t user)
+/* A set of user ids, open addressing (0 = empty; user ids are never 0):
+ * tx->upend, and the stage in flight's (gs_vflight). */
+static size_t uset_slot(const uint64_t *set, size_t cap, uint64_t user)
 {
-    size_t mask = tx->upend_cap - 1;
+    size_t mask = cap - 1;
     size_t i = (size_t)((user * 0x9e3779b97f4a7c15ull) >> 20) & mask;
-    while (tx->upend[i] && tx->upend[i] != user)
+    while (set[i] && set[i] != user)
         i = (i + 1) & mask;
     return i;
 }
 
+static size_t upend_slot(const gs_vtx *tx, uint64_t user)
+{
+    return uset_slot(tx->upend, tx->upend_cap, user);
+}
+
+/* Whether the user got a user index entry in a stage not landed yet: the
+ * one being built, or the one in flight. */
 static int upend_has(const gs_vtx *tx, uint64_t user)
 {
-    return tx->upend_cap && tx->upend[upend_slot(tx, user)] == user;
+    const struct gs_vflight *f = &tx->v->flight;
+    if (tx->upend_cap && tx->upend[upend_slot(tx, user)] == user)
+        return 1;
+    return f->flying && f->upend_cap && f->upend[uset_slot(f->upend, f->upend_cap, user)] == user;
 }
 
 static int upend_add(gs_vtx *tx, uint64_t user)

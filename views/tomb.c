@@ -298,7 +298,9 @@ int gs_vtomb_is(gs_vtx *tx, uint64_t guild, uint64_t role)
 
 int gs_vtomb_guild_maybe(gs_vtx *tx, uint64_t guild)
 {
-    if (tx->tomb_pending)
+    /* A tombstone in a stage not landed yet (being built, or in flight)
+     * is not in the committed set: ask per role. */
+    if (tx->tomb_pending || (tx->v->flight.flying && tx->v->flight.tomb_pending))
         return 1;
     gs_vtombs *s = gs_vcache_tombs(tx->v->ecache);
     if (!s)

@@ -55,11 +55,11 @@ struct gs_vflight {
     struct gs_vcommit c;
     int flying;
     uint64_t wm, fails;
-    /* The applier's call-long state (gs_vtx: tomb_pending, upend) as the
-     * call that left the stage had it: it covers what the stage wrote and
-     * the committed state (user map, deleted roles) does not hold yet, so
-     * the next call starts from it. Freed once a stage lands outside a
-     * call (gs_views_settle, wipe, close). */
+    /* What the stage wrote that the committed state (user map, deleted
+     * roles) will hold only once it lands: gs_vtx's tomb_pending and upend
+     * as they were when the stage was sent. The applier consults both its
+     * own and these, within a call and across calls (a stage left in
+     * flight); landing frees them. */
     int tomb_pending;
     uint64_t *upend;
     size_t upend_n, upend_cap;
@@ -143,7 +143,7 @@ size_t gs_vdb_write_buffer_budget(const gs_views *v);
 
 /* ---- apply.c ---- */
 
-/* Free the call state a stage in flight carried (struct gs_vflight). */
+/* Free what a landed (or dropped) stage carried (struct gs_vflight). */
 void gs_vflight_free(gs_views *v);
 
 /* ---- meta.c: keys of the meta family ---- */
@@ -182,9 +182,11 @@ typedef struct gs_vtx {
     gs_vbuf val;
     uint64_t *ids; /* scratch id set for snapshot replacement */
     size_t nids, cap_ids;
-    int tomb_pending; /* a role tombstone was written in this call */
-    /* Users given a user index entry in this call (a set; entries of
-     * rolled-back records stay: it only sends a check the slow way). */
+    int tomb_pending; /* a role tombstone was written in this stage */
+    /* Users given a user index entry in this stage (a set; entries of
+     * rolled-back records stay: it only sends a check the slow way). With
+     * the stage in flight's (gs_vflight), what the committed user map and
+     * deleted roles do not hold yet. */
     uint64_t *upend;
     size_t upend_n, upend_cap;
     /* RocksDB iterators kept for a stage of the call, per family and read
