@@ -412,8 +412,6 @@ void gs_views_housekeep(gs_views *v, int idle)
 #define STAGE_RECORDS 256
 #define STAGE_BYTES   (256u << 10)
 
-/* Wait for the stage in flight and finish it: the cache, then the
- * watermark it committed. Its overlay is then free. */
 void gs_vflight_free(gs_views *v)
 {
     struct gs_vflight *f = &v->flight;
@@ -423,6 +421,8 @@ void gs_vflight_free(gs_views *v)
     f->upend_n = f->upend_cap = 0;
 }
 
+/* Wait for the stage in flight and finish it: the cache, then the
+ * watermark it committed. Its overlay is then free. */
 static int land(gs_views *v, gs_err *err)
 {
     struct gs_vflight *f = &v->flight;

@@ -130,9 +130,11 @@ int gs_views_apply_inline(gs_views *v, const gs_log_rec *recs, size_t n, gs_err 
  * call's last stage may still be being written when it returns, while the
  * caller reads its next batch. The next apply call (of any kind) builds on
  * it, and it lands, becoming the watermark, in that call, in
- * gs_views_settle, gs_views_wipe or gs_views_close; until then readers see
- * the views as of the stage before (one state: point gets read RocksDB at
- * the entity cache's snapshot). GS_OK says the records were applied and
+ * gs_views_settle, gs_views_wipe or gs_views_close. Until then
+ * gs_views_watermark is the stage before's, and a query sees the views
+ * either with or without that stage, each call one of the two (a point get
+ * that would mix the entity cache with RocksDB reads a snapshot alone:
+ * FORMAT.md section 5). GS_OK says the records were applied and
  * handed to the committer; a failure of that last write is returned by
  * whichever call lands it, the watermark then staying at the stage before.
  * In-line and serial-commit views land it before returning, as
