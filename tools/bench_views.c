@@ -34,7 +34,7 @@
 
 typedef struct phase {
     uint64_t events, bytes, ns, batches;
-    uint64_t cpu_ns; /* the calling thread's CPU time inside the apply calls */
+    uint64_t cpu_ns;      /* the calling thread's CPU time inside the apply calls */
     uint64_t first, last; /* wall clock: its first line read, its last stage landed */
 } phase;
 
