@@ -76,6 +76,16 @@ static void perf_say(const char *cmd)
 static int land_each;
 static int flying = -1;
 
+/* The wall and CPU time since t0 and c0 counted to phase x, which ends
+ * now so far. */
+static void charge(phase *x, uint64_t t0, uint64_t c0)
+{
+    uint64_t t1 = gs_mono_ns();
+    x->ns += t1 - t0;
+    x->cpu_ns += thread_cpu_ns() - c0;
+    x->last = t1;
+}
+
 /* Land what is in flight, the time counted to its phase. */
 static void settle(gs_views *v, phase *ph)
 {
@@ -85,10 +95,7 @@ static void settle(gs_views *v, phase *ph)
     uint64_t t0 = gs_mono_ns(), c0 = thread_cpu_ns();
     if (gs_views_settle(v, &err) != GS_OK)
         die("apply", err.msg);
-    uint64_t t1 = gs_mono_ns();
-    ph[flying].ns += t1 - t0;
-    ph[flying].cpu_ns += thread_cpu_ns() - c0;
-    ph[flying].last = t1;
+    charge(&ph[flying], t0, c0);
     flying = -1;
 }
 
@@ -105,16 +112,13 @@ static void flush(gs_views *v, pending *p, phase *ph)
     uint64_t t0 = gs_mono_ns(), c0 = thread_cpu_ns();
     int rc = land_each ? gs_views_apply(v, p->recs, p->n, &err)
                        : gs_views_apply_more(v, p->recs, p->n, &err);
-    uint64_t t1 = gs_mono_ns(), dt = t1 - t0;
     if (rc != GS_OK)
         die("apply", err.msg);
-    ph[which].cpu_ns += thread_cpu_ns() - c0;
+    charge(&ph[which], t0, c0);
     flying = land_each ? -1 : which;
     phase *x = &ph[which];
-    x->last = t1;
     x->events += p->n;
     x->bytes += p->bytes;
-    x->ns += dt;
     x->batches++;
     for (size_t i = 0; i < p->n; i++)
         free(p->bufs[i]);

@@ -252,16 +252,23 @@ static void commit_write(void *ud)
  * asked for half as far ahead. */
 #define PREFETCH_AHEAD 8
 
+/* A write begun (writes_begun) failed: RocksDB still holds the cache's
+ * state, so point gets may read beside the cache again (views_int.h). */
+static void nothing_written(gs_views *v)
+{
+    if (!v->ecache)
+        return;
+    pthread_rwlock_wrlock(&v->cache_lock);
+    v->writes_level = atomic_load(&v->writes_begun);
+    pthread_rwlock_unlock(&v->cache_lock);
+}
+
 /* After the write: the entity cache brought level with it. */
 static int commit_finish(struct gs_vcommit *b, gs_err *err)
 {
     gs_views *v = b->v;
     if (b->rc != GS_OK) {
-        if (v->ecache) { /* nothing was written: RocksDB holds the cache's state */
-            pthread_rwlock_wrlock(&v->cache_lock);
-            v->writes_level = atomic_load(&v->writes_begun);
-            pthread_rwlock_unlock(&v->cache_lock);
-        }
+        nothing_written(v);
         gs_err_set(err, b->rc, "%s", b->err.msg);
         ctx_free(b);
         return b->rc;
@@ -673,11 +680,7 @@ int gs_views_wipe(gs_views *v, gs_err *err)
         rocksdb_write(v->db, v->wo, b, &rerr);
         rocksdb_writebatch_destroy(b);
         if (rerr) {
-            if (v->ecache) {
-                pthread_rwlock_wrlock(&v->cache_lock);
-                v->writes_level = atomic_load(&v->writes_begun);
-                pthread_rwlock_unlock(&v->cache_lock);
-            }
+            nothing_written(v);
             rc = gs_vdb_err(err, rerr, "cannot wipe views");
         } else {
             /* Every block cached so far belongs to data just deleted:

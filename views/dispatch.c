@@ -100,17 +100,15 @@ gs_vhandler gs_vdispatch(const char *name, size_t len)
     return gs_vdispatch_hinted(name, len, NULL);
 }
 
-/* obj.key (a snowflake), or obj.outer.key when outer is given: 0 if absent
- * or not a snowflake. */
+/* obj.key, or obj.outer.key when outer is given, as an id (gs_vid_look):
+ * 0 if absent or not one. */
 static uint64_t id_at(gs_jval obj, const char *outer, const char *key)
 {
-    gs_jval o, x;
-    uint64_t id = 0;
+    gs_jval o;
+    uint64_t id;
     if (outer && !gs_json_getz(obj, outer, &o))
         return 0;
-    if (gs_json_getz(outer ? o : obj, key, &x) && gs_json_snowflake(x, &id) == 0)
-        return id;
-    return 0;
+    return gs_vid_look(outer ? o : obj, key, &id) == 1 ? id : 0;
 }
 
 static size_t add_key(gs_vhint_key *out, size_t n, size_t max, gs_view_type t, uint64_t g,

@@ -461,9 +461,7 @@ int gs_vreq_obj(gs_vtx *tx, gs_jval v, const char *what)
     return GS_OK;
 }
 
-/* obj[key] as an id: 1 a snowflake other than 0 (in *out), 0 missing or
- * null, -1 anything else. */
-static int id_look(gs_jval obj, const char *key, uint64_t *out)
+int gs_vid_look(gs_jval obj, const char *key, uint64_t *out)
 {
     gs_jval v;
     *out = 0;
@@ -474,7 +472,7 @@ static int id_look(gs_jval obj, const char *key, uint64_t *out)
 
 int gs_vreq_elem(gs_vtx *tx, gs_jval e, const char *what, size_t i, const char *idkey, uint64_t *id)
 {
-    if (gs_json_type(e) == GS_JOBJECT && (!idkey || id_look(e, idkey, id) == 1))
+    if (gs_json_type(e) == GS_JOBJECT && (!idkey || gs_vid_look(e, idkey, id) == 1))
         return GS_OK;
     /* The slow path says what is wrong, as gs_vreq_obj and gs_vreq_id do. */
     char where[96];
@@ -488,7 +486,7 @@ int gs_vreq_elem(gs_vtx *tx, gs_jval e, const char *what, size_t i, const char *
 static int id_of(gs_vtx *tx, gs_jval obj, const char *key, const char *what, uint64_t *out,
                  int required)
 {
-    int r = id_look(obj, key, out);
+    int r = gs_vid_look(obj, key, out);
     if (r == 0 && required)
         return gs_vtx_bad(tx, "%s: missing %s", what, key);
     if (r < 0)

@@ -314,6 +314,9 @@ int gs_vreq_id(gs_vtx *tx, gs_jval obj, const char *key, const char *what, uint6
 int gs_vopt_id(gs_vtx *tx, gs_jval obj, const char *key, const char *what, uint64_t *out);
 /* The payload must be an object. */
 int gs_vreq_obj(gs_vtx *tx, gs_jval v, const char *what);
+/* obj[key] as an id, without a reason: 1 a snowflake other than 0 (in
+ * *out), 0 missing or null (or obj not an object), -1 anything else. */
+int gs_vid_look(gs_jval obj, const char *key, uint64_t *out);
 /* Element i of the array named what: an object, with a snowflake under
  * idkey (stored in *id) unless idkey is NULL. The failure names "what[i]";
  * the name is only formatted then (these checks run for every member of a
