@@ -423,7 +423,7 @@ void gs_vflight_free(gs_views *v)
 {
     struct gs_vflight *f = &v->flight;
     free(f->upend);
-    f->tomb_pending = 0;
+    f->tomb_touched.n = 0;
     f->upend = NULL;
     f->upend_n = f->upend_cap = 0;
 }
@@ -476,11 +476,11 @@ static int send_stage(gs_views *v, gs_vtx *tx, uint64_t wm, uint64_t fails, gs_e
     f->fails = fails;
     f->flying = 1;
     /* The stage's pending state goes with it; the next one starts empty. */
-    f->tomb_pending = tx->tomb_pending;
+    f->tomb_touched = tx->tomb_touched;
     f->upend = tx->upend;
     f->upend_n = tx->upend_n;
     f->upend_cap = tx->upend_cap;
-    tx->tomb_pending = 0;
+    tx->tomb_touched.n = 0;
     tx->upend = NULL;
     tx->upend_n = tx->upend_cap = 0;
     gs_vpipe_submit(v->pipe, commit_write, &f->c);

@@ -296,12 +296,39 @@ int gs_vtomb_is(gs_vtx *tx, uint64_t guild, uint64_t role)
     return rc;
 }
 
+static int touched_has(const struct gs_vtomb_touched *t, uint64_t guild)
+{
+    if (t->n < 0)
+        return 1;
+    for (int i = 0; i < t->n; i++)
+        if (t->g[i] == guild)
+            return 1;
+    return 0;
+}
+
+static void touch(gs_vtx *tx, uint64_t guild)
+{
+    struct gs_vtomb_touched *t = &tx->tomb_touched;
+    if (touched_has(t, guild))
+        return;
+    if (t->n == GS_TOMB_TOUCHED_MAX)
+        t->n = -1;
+    else
+        t->g[t->n++] = guild;
+}
+
+/* Whether a stage not landed yet (being built, or in flight) wrote or
+ * deleted a tombstone of guild: the committed set does not show it. */
+static int touched(const gs_vtx *tx, uint64_t guild)
+{
+    return touched_has(&tx->tomb_touched, guild) ||
+           (tx->v->flight.flying && touched_has(&tx->v->flight.tomb_touched, guild));
+}
+
 int gs_vtomb_guild_maybe(gs_vtx *tx, uint64_t guild)
 {
-    /* A tombstone in a stage not landed yet (being built, or in flight)
-     * is not in the committed set: ask per role. */
-    if (tx->tomb_pending || (tx->v->flight.flying && tx->v->flight.tomb_pending))
-        return 1;
+    if (touched(tx, guild))
+        return 1; /* ask per role */
     gs_vtombs *s = gs_vcache_tombs(tx->v->ecache);
     if (!s)
         return 1; /* unknown: ask per role */
@@ -312,7 +339,7 @@ int gs_vtomb_guild_maybe(gs_vtx *tx, uint64_t guild)
 int gs_vtomb_put(gs_vtx *tx, uint64_t guild, uint64_t role)
 {
     uint8_t key[17];
-    tx->tomb_pending = 1;
+    touch(tx, guild);
     return gs_vtx_put(tx, GS_VCF_IDX, key, gs_vtomb_key(guild, role, key), "", 0);
 }
 
@@ -320,6 +347,7 @@ int gs_vtomb_materialize(gs_vtx *tx, uint64_t guild, uint64_t role)
 {
     int rc = gs_vrole_strip(tx, guild, role);
     uint8_t key[17];
+    touch(tx, guild);
     if (rc == GS_OK)
         rc = gs_vtx_del(tx, GS_VCF_IDX, key, gs_vtomb_key(guild, role, key));
     return rc;
@@ -329,9 +357,15 @@ int gs_vtomb_check_member(gs_vtx *tx, uint64_t guild, const uint8_t *val, size_t
                           int *materialized)
 {
     *materialized = 0;
-    int rc = gs_vtomb_guild_maybe(tx, guild);
-    if (rc <= 0)
-        return rc;
+    /* Untouched by the stages not landed, the guild's tombstones are its
+     * range of the committed set: scanned here, without an overlay lookup
+     * and a search per role. */
+    gs_vtombs *s = gs_vcache_tombs(tx->v->ecache);
+    const uint64_t *gp = NULL;
+    size_t gn = 0;
+    int per_role = !s || touched(tx, guild);
+    if (!per_role && (gn = gs_vtombs_guild(s, guild, &gp)) == 0)
+        return GS_OK;
     const uint8_t *a;
     size_t alen;
     if (gs_mp_map_find(val, vlen, "roles", 5, &a, &alen) != 1)
@@ -345,7 +379,7 @@ int gs_vtomb_check_member(gs_vtx *tx, uint64_t guild, const uint8_t *val, size_t
      * buffers, which val may live in. */
     uint64_t small[16], *hits = small;
     size_t nh = 0, cap = 16;
-    rc = GS_OK;
+    int rc = GS_OK;
     for (uint32_t i = 0; i < h.n && rc == GS_OK; i++) {
         const uint8_t *e = r.p;
         if (gs_mpr_skip(&r) != 0)
@@ -353,9 +387,15 @@ int gs_vtomb_check_member(gs_vtx *tx, uint64_t guild, const uint8_t *val, size_t
         uint64_t id;
         if (!gs_mp_as_id(e, (size_t)(r.p - e), &id))
             continue;
-        rc = gs_vtomb_is(tx, guild, id);
-        if (rc < 0)
-            break;
+        if (per_role) {
+            rc = gs_vtomb_is(tx, guild, id);
+            if (rc < 0)
+                break;
+        } else {
+            rc = 0;
+            for (size_t j = 0; j < gn && !rc; j++)
+                rc = gp[2 * j + 1] == id;
+        }
         if (rc == 1) {
             if (nh == cap) {
                 uint64_t *p = malloc(cap * 2 * sizeof(*p));
@@ -404,6 +444,8 @@ int gs_vtomb_drop_guild(gs_vtx *tx, uint64_t guild)
         rc = gs_err_set(tx->err, GS_ENOMEM, "out of memory dropping deleted roles");
     if (rc >= 0)
         rc = GS_OK;
+    if (keys.len)
+        touch(tx, guild);
     for (size_t off = 0; rc == GS_OK && off + 17 <= keys.len; off += 17)
         rc = gs_vtx_del(tx, GS_VCF_IDX, keys.p + off, 17);
     gs_vbuf_free(&keys);

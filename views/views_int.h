@@ -51,16 +51,29 @@ struct gs_vcommit {
  * past the end of a gs_views_apply_more call, until the next apply call
  * (or gs_views_settle, a wipe, the close) lands it. wm and fails are what
  * it writes: the applier's position once it lands. */
+/* The guilds whose role tombstones a stage not landed yet wrote or
+ * deleted: for them the committed set of deleted roles is not the truth,
+ * and a member read asks per role through the overlay. Any other guild's
+ * members are checked against its committed range alone; with role
+ * deletes 1 % of the generated updates, nearly every 256-record stage
+ * holds one, so a flag for the stage sent every member the slow way.
+ * Past GS_TOMB_TOUCHED_MAX guilds it stops counting: every guild. */
+#define GS_TOMB_TOUCHED_MAX 8
+struct gs_vtomb_touched {
+    int n; /* -1: more guilds than fit */
+    uint64_t g[GS_TOMB_TOUCHED_MAX];
+};
+
 struct gs_vflight {
     struct gs_vcommit c;
     int flying;
     uint64_t wm, fails;
     /* What the stage wrote that the committed state (user map, deleted
-     * roles) will hold only once it lands: gs_vtx's tomb_pending and upend
+     * roles) will hold only once it lands: gs_vtx's tomb_touched and upend
      * as they were when the stage was sent. The applier consults both its
      * own and these, within a call and across calls (a stage left in
      * flight); landing frees them. */
-    int tomb_pending;
+    struct gs_vtomb_touched tomb_touched;
     uint64_t *upend;
     size_t upend_n, upend_cap;
 };
@@ -182,7 +195,7 @@ typedef struct gs_vtx {
     gs_vbuf val;
     uint64_t *ids; /* scratch id set for snapshot replacement */
     size_t nids, cap_ids;
-    int tomb_pending; /* a role tombstone was written in this stage */
+    struct gs_vtomb_touched tomb_touched; /* by this stage */
     /* Users given a user index entry in this stage (a set; entries of
      * rolled-back records stay: it only sends a check the slow way). With
      * the stage in flight's (gs_vflight), what the committed user map and
