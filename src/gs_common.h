@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "gatestore.h"
@@ -44,6 +46,24 @@ uint64_t gs_mono_ns(void); /* monotonic, ns */
 /* *out = now on clock + delay_ns: the absolute deadline that
  * pthread_cond_timedwait wants (clock as the condition variable's). */
 void gs_deadline(clockid_t clock, uint64_t delay_ns, struct timespec *out);
+
+/* A zeroed array, like calloc, but written to at once. calloc hands a
+ * large array out as fresh mmap pages that read as the shared zero page: a
+ * hash table that probes (reads) a slot before it fills it takes a second
+ * fault per page, a copy and a TLB shootdown on every other core. A memset
+ * takes one fault per page. For arrays filled soon after (hash tables on
+ * growth); n * size must not overflow (checked: NULL). */
+static inline void *gs_zalloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    void *p = malloc(n * size);
+    /* Through a volatile pointer: GCC folds malloc + memset into calloc. */
+    void *(*volatile zero)(void *, int, size_t) = memset;
+    if (p)
+        zero(p, 0, n * size);
+    return p;
+}
 
 #define GS_UNUSED(x)    ((void)(x))
 #define GS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

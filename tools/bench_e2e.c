@@ -11,6 +11,10 @@
  * the store's. Baselines: a plain read of the file, `zstd -1 -T1` of it (a
  * child process) and a parse-only pass of the JSON parser (simdjson through
  * gs_json) over every line.
+ *
+ * To profile the ingest alone (to confirmed): GS_BENCH_PERF_CTL=FIFO makes
+ * the bench write "enable" to FIFO before the first line and "disable" once
+ * confirmed, for `perf record -D -1 --control fifo:FIFO`.
  */
 #include "gs_common.h"
 
@@ -210,6 +214,17 @@ static uint64_t wait_confirmed(gs_store *st)
     }
 }
 
+/* perf's control FIFO (GS_BENCH_PERF_CTL), or NULL. */
+static FILE *perf_ctl;
+
+static void perf_say(const char *cmd)
+{
+    if (perf_ctl) {
+        fputs(cmd, perf_ctl);
+        fflush(perf_ctl);
+    }
+}
+
 static void ingest(gs_store *st, const char *path, struct result *r)
 {
     gs_err err;
@@ -218,6 +233,7 @@ static void ingest(gs_store *st, const char *path, struct result *r)
     if (fd < 0 || gs_linereader_open(fd, 64u << 20, &lr, &err))
         die("open input", path);
     int phase = 0;
+    perf_say("enable\n");
     double t0 = now_s(), t_phase = t0;
     gs_line line;
     int rc;
@@ -253,6 +269,7 @@ static void ingest(gs_store *st, const char *path, struct result *r)
     else
         r->upd_s = t - t_phase;
     r->confirm_s = t - t0;
+    perf_say("disable\n");
     r->frames = r->snap_frames + r->upd_frames;
     gs_linereader_close(lr);
     close(fd);
@@ -575,6 +592,9 @@ int main(int argc, char **argv)
             sh = &shapes[i];
     if (!sh)
         die("--shape", "unknown shape");
+    const char *ctl = getenv("GS_BENCH_PERF_CTL");
+    if (ctl && !(perf_ctl = fopen(ctl, "w")))
+        die(ctl, "cannot open the perf control FIFO");
     char self[PATH_MAX], gen[PATH_MAX + 32];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n <= 0)

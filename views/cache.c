@@ -71,7 +71,7 @@ gs_vcache *gs_vcache_create(size_t budget_bytes)
     if (!c)
         return NULL;
     c->nbuckets = BUCKETS_MIN;
-    c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
+    c->buckets = gs_zalloc(c->nbuckets, sizeof(*c->buckets));
     if (!c->buckets) {
         free(c);
         return NULL;
@@ -498,7 +498,7 @@ static struct entry *alloc_entry(gs_vcache *c, size_t size, size_t heap_charge, 
 static void grow(gs_vcache *c)
 {
     size_t n = c->nbuckets * 2;
-    struct entry **b = calloc(n, sizeof(*b));
+    struct entry **b = gs_zalloc(n, sizeof(*b));
     if (!b)
         return; /* keep the longer chains */
     for (size_t i = 0; i < c->nbuckets; i++) {

@@ -124,7 +124,7 @@ static int upend_add(gs_vtx *tx, uint64_t user)
         size_t cap = tx->upend_cap ? tx->upend_cap * 2 : 256;
         uint64_t *old = tx->upend;
         size_t ocap = tx->upend_cap;
-        tx->upend = calloc(cap, sizeof(*tx->upend));
+        tx->upend = gs_zalloc(cap, sizeof(*tx->upend));
         if (!tx->upend) {
             tx->upend = old;
             return gs_err_set(tx->err, GS_ENOMEM, "out of memory writing views");

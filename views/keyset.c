@@ -84,7 +84,7 @@ static struct ks_ent *find(const gs_vks *s, int cf, uint64_t guild)
 static int grow(gs_vks *s)
 {
     size_t cap = s->cap ? s->cap * 2 : 256;
-    struct ks_ent *t = calloc(cap, sizeof(*t));
+    struct ks_ent *t = gs_zalloc(cap, sizeof(*t));
     if (!t)
         return -1;
     for (size_t i = 0; i < s->cap; i++) {
@@ -275,7 +275,7 @@ static int um_grow(gs_vum *m)
     size_t cap = m->cap ? m->cap * 2 : UM_MIN_SLOTS;
     if (cap > m->max_slots)
         return -1;
-    struct um_slot *t = calloc(cap, sizeof(*t));
+    struct um_slot *t = gs_zalloc(cap, sizeof(*t));
     if (!t)
         return -1;
     for (size_t i = 0; i < m->cap; i++) {

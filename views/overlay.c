@@ -73,7 +73,7 @@ gs_ov *gs_ov_create(void)
     if (!ov)
         return NULL;
     ov->cap = 1024;
-    ov->slots = calloc(ov->cap, sizeof(*ov->slots));
+    ov->slots = gs_zalloc(ov->cap, sizeof(*ov->slots));
     if (!ov->slots) {
         free(ov);
         return NULL;
@@ -177,7 +177,7 @@ static int find(const gs_ov *ov, int cf, const void *key, size_t klen, uint64_t 
 static int grow(gs_ov *ov)
 {
     size_t cap = ov->cap * 2;
-    slot *n = calloc(cap, sizeof(*n));
+    slot *n = gs_zalloc(cap, sizeof(*n));
     if (!n)
         return -1;
     /* Undo entries name slots: remap them as the slots move. */
