@@ -14,6 +14,7 @@
 
 #include "cache.h"
 #include "cpack.h"
+#include "keycmp.h"
 #include "keyset.h"
 #include "slab.h"
 
@@ -279,7 +280,7 @@ static struct entry **slot_of(gs_vcache *c, int cf, const void *key, size_t klen
     struct entry **p = &c->buckets[h & (c->nbuckets - 1)];
     for (; *p; p = &(*p)->next) {
         const struct entry *e = *p;
-        if (e->hash == h && e->cf == cf && e->klen == klen && memcmp(e->data, key, klen) == 0)
+        if (e->hash == h && e->cf == cf && e->klen == klen && gs_key_eq(e->data, key, klen))
             break;
     }
     return p;
@@ -314,7 +315,7 @@ int gs_vcache_find(gs_vcache *c, int cf, const void *key, size_t klen, gs_vcache
 
 static int matches(const struct entry *e, int cf, const void *key, size_t klen, uint32_t h)
 {
-    return e->hash == h && e->cf == cf && e->klen == klen && memcmp(e->data, key, klen) == 0;
+    return e->hash == h && e->cf == cf && e->klen == klen && gs_key_eq(e->data, key, klen);
 }
 
 static void hit_of(struct entry *e, gs_vcache_hit *h)

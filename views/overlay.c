@@ -14,6 +14,7 @@
 
 #include <xxhash.h>
 
+#include "keycmp.h"
 #include "overlay.h"
 
 enum { S_EMPTY = 0, S_ABSENT, S_PUT, S_DEL };
@@ -167,7 +168,7 @@ static int find(const gs_ov *ov, int cf, const void *key, size_t klen, uint64_t 
             return 0;
         }
         if (s->hash == h && s->cf == cf && s->klen == klen &&
-            memcmp(ov->arena + s->koff, key, klen) == 0) {
+            gs_key_eq(ov->arena + s->koff, key, klen)) {
             *idx = i;
             return 1;
         }
@@ -335,11 +336,7 @@ void gs_ov_rollback(gs_ov *ov, size_t mark)
 static int cmp_ent(const void *a, const void *b)
 {
     const gs_ov_ent *x = a, *y = b;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(x->key, y->key, n);
-    if (c)
-        return c;
-    return x->klen < y->klen ? -1 : x->klen > y->klen;
+    return gs_key_cmp(x->key, x->klen, y->key, y->klen);
 }
 
 /* The slot of a key known to be in the table. */
