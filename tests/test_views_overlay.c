@@ -3,7 +3,7 @@
  * overlay of pending writes (put/get/delete, undo to a mark, growth with
  * undo entries outstanding, sorted prefix lists), the entity cache
  * (replace, delete, byte budget, oversized values, churn over every size)
- * and the slab its entries live in.
+ * and the slab its entries live in; the inline key compares both use.
  */
 #include "gs_common.h"
 
@@ -18,6 +18,7 @@
 
 #include "cache.h"
 #include "cpack.h"
+#include "keycmp.h"
 #include "keyset.h"
 #include "mp.h"
 #include "overlay.h"
@@ -633,12 +634,47 @@ static void test_cpack(void **state)
     }
 }
 
+static int sign(int x)
+{
+    return (x > 0) - (x < 0);
+}
+
+/* gs_key_cmp orders as memcmp then length, gs_key_eq agrees with it, over
+ * keys of every length the views use and below, differing at every byte
+ * (high bit set too: a signed compare would invert those). */
+static void test_key_compare(void **state)
+{
+    (void)state;
+    uint64_t r = 0x9e3779b97f4a7c15ull;
+    uint8_t a[32], b[32];
+    for (int round = 0; round < 20000; round++) {
+        size_t an = (size_t)(round % 27), bn = (size_t)((round / 27) % 27);
+        for (size_t i = 0; i < sizeof(a); i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            a[i] = (uint8_t)(r >> 56);
+            b[i] = a[i];
+        }
+        size_t at = (size_t)(r >> 8) % 27; /* where b differs, if it does */
+        if (round % 3 && at < sizeof(b))
+            b[at] = (uint8_t)(b[at] ^ (1u << (round % 8)));
+        size_t n = an < bn ? an : bn;
+        int want = sign(memcmp(a, b, n));
+        if (!want)
+            want = (an > bn) - (an < bn);
+        assert_int_equal(sign(gs_key_cmp(a, an, b, bn)), want);
+        assert_int_equal(sign(gs_key_cmp(b, bn, a, an)), -want);
+        if (an == bn)
+            assert_int_equal(gs_key_eq(a, b, an), want == 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overlay_basics),
         cmocka_unit_test(test_overlay_rollback),
         cmocka_unit_test(test_overlay_prefix_and_order),
+        cmocka_unit_test(test_key_compare),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_slab),
         cmocka_unit_test(test_cache_churn),
