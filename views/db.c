@@ -570,6 +570,7 @@ static void views_free(gs_views *v)
     gs_ov_destroy(v->ov);
     gs_ov_destroy(v->ov2);
     gs_vcache_destroy(v->ecache);
+    gs_vbuf_free(&v->fills);
     if (v->cache_lock_init)
         pthread_rwlock_destroy(&v->cache_lock);
     if (v->batch)

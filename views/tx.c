@@ -57,15 +57,17 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
     *val = NULL;
     int cacheable = v->ecache && cf < GS_VIEW_TYPE_COUNT;
     if (cacheable) {
-        /* The applier holds no lock yet: point gets may be filling the
-         * cache beside it. Callers with fill == 0 hold the read lock. */
-        if (fill)
+        /* Point gets may be filling the cache beside the applier: it takes
+         * the read lock here unless it holds it for the whole record.
+         * Callers with fill == 0 hold the read lock. */
+        int lock = fill && !v->reads_locked;
+        if (lock)
             pthread_rwlock_rdlock(&v->cache_lock);
         int hit = gs_vcache_get(v->ecache, cf, key, klen, val, vlen);
         /* New members, users, presences: known absent without asking
          * RocksDB (a miss costs 1-2 us through its filters). */
         int absent = hit == 0 && fill && gs_vcache_absent(v->ecache, cf, key, klen);
-        if (fill)
+        if (lock)
             pthread_rwlock_unlock(&v->cache_lock);
         if (hit < 0)
             return gs_err_set(err, GS_ENOMEM, "out of memory reading views");
@@ -87,7 +89,21 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
         if (rc != GS_OK)
             return rc;
     }
-    if (cacheable && fill) {
+    if (cacheable && fill && v->reads_locked) {
+        /* Filled when the record is done (apply.c, reads_unlock). Nothing
+         * changes the committed value meanwhile: only the applier's stages
+         * write RocksDB, and one in flight that holds this key would have
+         * answered from its overlay. A fill left out (no memory) leaves the
+         * key uncached, which the cache allows. */
+        if (klen <= 255 && *vlen <= UINT32_MAX) {
+            uint8_t h[6] = {(uint8_t)cf, (uint8_t)klen};
+            uint32_t n = (uint32_t)*vlen;
+            memcpy(h + 2, &n, 4);
+            gs_vbuf_put(&v->fills, h, sizeof(h));
+            gs_vbuf_put(&v->fills, key, klen);
+            gs_vbuf_put(&v->fills, *val, *vlen);
+        }
+    } else if (cacheable && fill) {
         /* Only the applier writes RocksDB, so nothing changed the value
          * since it was read. */
         pthread_rwlock_wrlock(&v->cache_lock);

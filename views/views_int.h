@@ -107,6 +107,12 @@ struct gs_views {
     pthread_rwlock_t cache_lock;
     int cache_lock_init;
     uint64_t cache_gen; /* bumped (write lock held) by every commit and wipe */
+    /* The applier holds cache_lock for reading across a whole small record
+     * (apply.c, reads_lock): its reads then neither lock nor fill the
+     * cache, and what RocksDB gave them waits in fills (cf, klen, vlen,
+     * key, value) until the record is done. Applier-only state. */
+    int reads_locked;
+    gs_vbuf fills;
     /* RocksDB is ahead of the cache from the start of a write to the
      * cache's update after it (for a stage left in flight by
      * gs_views_apply_more, until the next call lands it). writes_begun
@@ -452,9 +458,10 @@ int gs_vchan_is_thread(gs_jval obj);
 /* ---- the entity cache (tx.c, apply.c, query.c) ---- */
 
 /* Read an entity value: the cache, else RocksDB with ro. fill = 1: the
- * applier's reads (takes the lock itself, remembers what RocksDB gave);
- * fill = 0: the caller holds cache_lock for reading. 1 found (*val
- * malloc'ed), 0 absent, <0 error. */
+ * applier's reads (takes the lock itself, or holds it already with
+ * v->reads_locked set; remembers what RocksDB gave, then or at the end of
+ * the record); fill = 0: the caller holds cache_lock for reading. 1 found
+ * (*val malloc'ed), 0 absent, <0 error. */
 int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *key, size_t klen,
              int fill, char **val, size_t *vlen, gs_err *err);
 
