@@ -98,33 +98,14 @@ static void reads_lock(gs_views *v, const gs_log_rec *r)
 }
 
 /* The record is done: the lock goes, then what its reads found in RocksDB
- * goes into the cache (gs_vread), under the write lock once. */
+ * goes into the cache (gs_vread_fills). */
 static void reads_unlock(gs_views *v)
 {
     if (!v->reads_locked)
         return;
     v->reads_locked = 0;
     pthread_rwlock_unlock(&v->cache_lock);
-    gs_vbuf *f = &v->fills;
-    if (!f->len)
-        return;
-    if (!f->oom) {
-        pthread_rwlock_wrlock(&v->cache_lock);
-        const uint8_t *p = (const uint8_t *)f->p, *end = p + f->len;
-        while (end - p >= 6) {
-            int cf = p[0];
-            size_t klen = p[1];
-            uint32_t vlen;
-            memcpy(&vlen, p + 2, 4);
-            p += 6;
-            if ((size_t)(end - p) < klen + vlen)
-                break;
-            gs_vcache_put(v->ecache, cf, p, klen, (const char *)p + klen, vlen);
-            p += klen + vlen;
-        }
-        pthread_rwlock_unlock(&v->cache_lock);
-    }
-    gs_vbuf_reset(f);
+    gs_vread_fills(v);
 }
 
 /* Apply one parsed record inside the batch. GS_OK, GS_EFRAME (bad payload,
@@ -475,6 +456,19 @@ void gs_vflight_free(gs_views *v)
     f->upend_n = f->upend_cap = 0;
 }
 
+/* The position the write of tx->ov leaves the views at: its watermark and,
+ * if it changed since the write before, the failure count. Iterators are
+ * dropped then: opened before the write in flight lands, they would miss
+ * it once its overlay is gone. */
+static int put_position(gs_views *v, gs_vtx *tx, uint64_t wm, uint64_t fails)
+{
+    int rc = put_u64(tx, GS_VMETA_WATERMARK, wm);
+    if (rc == GS_OK && fails != v->flight.fails)
+        rc = put_u64(tx, GS_VMETA_FAILCOUNT, fails);
+    gs_vtx_drop_iters(tx);
+    return rc;
+}
+
 /* Wait for the stage in flight and finish it: the cache, then the
  * watermark it committed. Its overlay is then free. */
 static int land(gs_views *v, gs_err *err)
@@ -501,12 +495,7 @@ static int land(gs_views *v, gs_err *err)
 static int send_stage(gs_views *v, gs_vtx *tx, uint64_t wm, uint64_t fails, gs_err *err)
 {
     struct gs_vflight *f = &v->flight;
-    int rc = put_u64(tx, GS_VMETA_WATERMARK, wm);
-    if (rc == GS_OK && fails != f->fails)
-        rc = put_u64(tx, GS_VMETA_FAILCOUNT, fails);
-    /* Iterators opened before the write in flight lands would miss it once
-     * its overlay is gone. */
-    gs_vtx_drop_iters(tx);
+    int rc = put_position(v, tx, wm, fails);
     if (rc != GS_OK)
         return rc;
     rc = land(v, err);
@@ -640,10 +629,7 @@ static int apply_call(gs_views *v, const gs_log_rec *recs, size_t n, enum call_m
             rc = send_stage(v, &tx, wm, fails, err);
             left_flying = rc == GS_OK;
         } else {
-            rc = put_u64(&tx, GS_VMETA_WATERMARK, wm);
-            if (rc == GS_OK && fails != f->fails)
-                rc = put_u64(&tx, GS_VMETA_FAILCOUNT, fails);
-            gs_vtx_drop_iters(&tx);
+            rc = put_position(v, &tx, wm, fails);
             if (rc == GS_OK)
                 rc = land(v, err);
             if (rc == GS_OK)

@@ -61,6 +61,8 @@ void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const voi
 /* gs_vcache_put with the value's cpack form cp[0..cplen) already at hand
  * (gs_cpack_encode of val, as the commit's stored form makes it: vdisk.h),
  * so the cache does not encode it again. Same result as gs_vcache_put. */
+void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, const void *val,
+                          size_t vlen, const void *cp, size_t cplen);
 /* Hints before a run of puts (or lookups) whose keys are known ahead: a
  * key's hash bucket is loaded into the CPU cache by step 0, and by step 1
  * (a few keys later, once the bucket is there) its first entry and that
@@ -68,8 +70,6 @@ void gs_vcache_put(gs_vcache *c, int cf, const void *key, size_t klen, const voi
  * mode). The cache's entries are spread over its whole budget, so each put
  * otherwise waits on two or three memory loads in a row. */
 void gs_vcache_prefetch(const gs_vcache *c, int cf, const void *key, size_t klen, int step);
-void gs_vcache_put_packed(gs_vcache *c, int cf, const void *key, size_t klen, const void *val,
-                          size_t vlen, const void *cp, size_t cplen);
 void gs_vcache_del(gs_vcache *c, int cf, const void *key, size_t klen);
 void gs_vcache_clear(gs_vcache *c);
 

@@ -436,13 +436,8 @@ static int get_at(gs_views *v, gs_view_type t, uint64_t id, uint64_t guild, gs_v
         rc = out_object(v, ro, cached, t, key, klen, (const uint8_t *)val, vlen, tombs, ntombs,
                         &scratch, &obj, &olen, &user, err);
     gs_vtombs_free(&own);
-    if (cached && atomic_load(&v->writes_begun) != begun) {
-        pthread_rwlock_unlock(&v->cache_lock);
-        rocksdb_free(user.val);
-        free(val);
-        gs_vbuf_free(&scratch);
-        return GET_AGAIN;
-    }
+    if (cached && atomic_load(&v->writes_begun) != begun)
+        rc = GET_AGAIN; /* nothing remembered, nothing rendered */
     if (cached) {
         pthread_rwlock_unlock(&v->cache_lock);
         /* Remember what was read from RocksDB, unless a commit landed in

@@ -325,17 +325,6 @@ static int touched(const gs_vtx *tx, uint64_t guild)
            (tx->v->flight.flying && touched_has(&tx->v->flight.tomb_touched, guild));
 }
 
-int gs_vtomb_guild_maybe(gs_vtx *tx, uint64_t guild)
-{
-    if (touched(tx, guild))
-        return 1; /* ask per role */
-    gs_vtombs *s = gs_vcache_tombs(tx->v->ecache);
-    if (!s)
-        return 1; /* unknown: ask per role */
-    const uint64_t *p;
-    return gs_vtombs_guild(s, guild, &p) != 0;
-}
-
 int gs_vtomb_put(gs_vtx *tx, uint64_t guild, uint64_t role)
 {
     uint8_t key[17];
@@ -392,9 +381,7 @@ int gs_vtomb_check_member(gs_vtx *tx, uint64_t guild, const uint8_t *val, size_t
             if (rc < 0)
                 break;
         } else {
-            rc = 0;
-            for (size_t j = 0; j < gn && !rc; j++)
-                rc = gp[2 * j + 1] == id;
+            rc = in_roles(gp, gn, id);
         }
         if (rc == 1) {
             if (nh == cap) {

@@ -90,11 +90,12 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
             return rc;
     }
     if (cacheable && fill && v->reads_locked) {
-        /* Filled when the record is done (apply.c, reads_unlock). Nothing
-         * changes the committed value meanwhile: only the applier's stages
-         * write RocksDB, and one in flight that holds this key would have
+        /* Filled when the record is done (gs_vread_fills). Nothing changes
+         * the committed value meanwhile: only the applier's stages write
+         * RocksDB, and one in flight that holds this key would have
          * answered from its overlay. A fill left out (no memory) leaves the
-         * key uncached, which the cache allows. */
+         * key uncached, which the cache allows. Each one: cf, klen, vlen
+         * (u32, host order), key, value. */
         if (klen <= 255 && *vlen <= UINT32_MAX) {
             uint8_t h[6] = {(uint8_t)cf, (uint8_t)klen};
             uint32_t n = (uint32_t)*vlen;
@@ -111,6 +112,30 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
         pthread_rwlock_unlock(&v->cache_lock);
     }
     return 1;
+}
+
+void gs_vread_fills(gs_views *v)
+{
+    gs_vbuf *f = &v->fills;
+    if (!f->len)
+        return;
+    if (!f->oom) { /* else some may be cut short: fill none */
+        pthread_rwlock_wrlock(&v->cache_lock);
+        const uint8_t *p = (const uint8_t *)f->p, *end = p + f->len;
+        while (end - p >= 6) {
+            int cf = p[0];
+            size_t klen = p[1];
+            uint32_t vlen;
+            memcpy(&vlen, p + 2, 4);
+            p += 6;
+            if ((size_t)(end - p) < klen + vlen)
+                break;
+            gs_vcache_put(v->ecache, cf, p, klen, (const char *)p + klen, vlen);
+            p += klen + vlen;
+        }
+        pthread_rwlock_unlock(&v->cache_lock);
+    }
+    gs_vbuf_reset(f);
 }
 
 int gs_vtx_put(gs_vtx *tx, int cf, const void *key, size_t klen, const void *val, size_t vlen)

@@ -380,9 +380,8 @@ int gs_vtomb_put_roles(const uint8_t *a, size_t alen, const uint64_t *pairs, siz
 int gs_vtomb_put_entries(const uint8_t *val, size_t vlen, const uint64_t *pairs, size_t n,
                          gs_vbuf *out, int header);
 /* Applier: is (guild, role) tombstoned (overlay, committed set, RocksDB):
- * 1, 0, <0. guild_maybe: 0 if guild surely has none. */
+ * 1, 0, <0. */
 int gs_vtomb_is(gs_vtx *tx, uint64_t guild, uint64_t role);
-int gs_vtomb_guild_maybe(gs_vtx *tx, uint64_t guild);
 int gs_vtomb_put(gs_vtx *tx, uint64_t guild, uint64_t role);
 /* Strip role from every member of guild, then drop the tombstone. */
 int gs_vtomb_materialize(gs_vtx *tx, uint64_t guild, uint64_t role);
@@ -464,6 +463,9 @@ int gs_vchan_is_thread(gs_jval obj);
  * (*val malloc'ed), 0 absent, <0 error. */
 int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *key, size_t klen,
              int fill, char **val, size_t *vlen, gs_err *err);
+/* What gs_vread found in RocksDB while v->reads_locked was set, into the
+ * cache (under the write lock, which the caller must not hold). */
+void gs_vread_fills(gs_views *v);
 
 /* ---- query.c / out.c ---- */
 
