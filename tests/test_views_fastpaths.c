@@ -38,6 +38,11 @@ static const char *const FRAMES =
       "{\"user\":{\"id\":\"1\",\"username\":\"bot\"},\"roles\":[]}]}")
     F("GUILD_CREATE", "{\"id\":\"200\",\"name\":\"H\",\"channels\":[{\"id\":\"201\",\"name\":\"general\",\"type\":0}],"
       "\"members\":[{\"user\":{\"id\":\"7\",\"username\":\"u7\"},\"roles\":[]}]}")
+    /* One id in two guilds: the locator follows the last write, and a
+     * delete in the guild it no longer points at leaves it (cached or not). */
+    F("CHANNEL_CREATE", "{\"id\":\"201\",\"guild_id\":\"100\",\"name\":\"twin\",\"type\":0}")
+    F("CHANNEL_DELETE", "{\"id\":\"201\",\"guild_id\":\"200\",\"type\":0}")
+    F("CHANNEL_UPDATE", "{\"id\":\"201\",\"guild_id\":\"100\",\"name\":\"twin2\",\"type\":0}")
     F("THREAD_CREATE", "{\"id\":\"108\",\"guild_id\":\"100\",\"parent_id\":\"101\",\"type\":11,"
       "\"thread_metadata\":{\"archived\":true}}")
     F("THREAD_CREATE", "{\"id\":\"109\",\"guild_id\":\"100\",\"parent_id\":\"101\",\"type\":11}")
@@ -167,6 +172,56 @@ static void test_same_dump_every_way(void **state)
     free(ref);
 }
 
+/* A located id (channel 201) held by two guilds, read by id alone after
+ * each step: the locator follows the last guild that created it, a delete
+ * in the other guild leaves it, a delete where it points drops it. Cached
+ * or not, in one call or one record per call, and with a stage of one
+ * record in flight (the cache lags it). */
+static void test_locator_of_twin_ids(void **state)
+{
+    (void)state;
+    /* clang-format off */
+    static const char *const frames =
+        F("GUILD_CREATE", "{\"id\":\"100\",\"channels\":[]}")
+        F("GUILD_CREATE", "{\"id\":\"200\",\"channels\":[{\"id\":\"201\",\"name\":\"a\",\"type\":0}]}")
+        F("CHANNEL_CREATE", "{\"id\":\"201\",\"guild_id\":\"100\",\"name\":\"b\",\"type\":0}")
+        F("CHANNEL_DELETE", "{\"id\":\"201\",\"guild_id\":\"200\",\"type\":0}")
+        F("CHANNEL_UPDATE", "{\"id\":\"201\",\"guild_id\":\"100\",\"name\":\"c\",\"type\":0}")
+        F("CHANNEL_DELETE", "{\"id\":\"201\",\"guild_id\":\"100\",\"type\":0}")
+        F("CHANNEL_CREATE", "{\"id\":\"201\",\"guild_id\":\"200\",\"name\":\"d\",\"type\":0}");
+    /* clang-format on */
+    /* The name channel 201 has when read by id after each frame ("" none). */
+    static const char *const want[] = {"", "a", "b", "b", "c", "", "d"};
+    const struct {
+        int no_cache;
+        size_t stage;
+    } ways[] = {{0, SERIAL}, {1, SERIAL}, {0, 1}};
+    for (size_t w = 0; w < sizeof(ways) / sizeof(ways[0]); w++) {
+        char dir[256];
+        gs_tv_tmpdir(dir, sizeof(dir));
+        gs_views *v = open_staged(dir, ways[w].no_cache, ways[w].stage);
+        gs_json *p;
+        assert_int_equal(gs_json_create(1u << 20, 64, &p, NULL), GS_OK);
+        gs_tv_file f;
+        gs_tv_load_text(frames, &f);
+        assert_int_equal(f.n, sizeof(want) / sizeof(want[0]));
+        for (size_t i = 0; i < f.n; i++) {
+            assert_int_equal(gs_tv_apply(v, &f, i, i + 1, 1), GS_OK);
+            gs_jval root;
+            char buf[16];
+            int found = gs_tv_get(v, p, GS_VIEW_CHANNEL, "201", NULL, &root);
+            const char *name = found ? gs_tv_str(root, "name", buf, sizeof(buf)) : "";
+            if (strcmp(name, want[i]) != 0)
+                fail_msg("way %zu, after frame %zu: channel 201 is '%s', not '%s'", w, i, name,
+                         want[i]);
+        }
+        gs_tv_free(&f);
+        gs_json_destroy(p);
+        gs_views_close(v, NULL);
+        gs_tv_rmtree(dir);
+    }
+}
+
 /* Reopened views (the cache is not complete: shortcuts read RocksDB once)
  * and a wipe (complete again) keep giving the same answers. */
 static void test_after_reopen_and_wipe(void **state)
@@ -285,6 +340,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_dump_every_way),
+        cmocka_unit_test(test_locator_of_twin_ids),
         cmocka_unit_test(test_after_reopen_and_wipe),
         cmocka_unit_test(test_user_map_guild_id_max),
         cmocka_unit_test(test_stages_agree_on_stream),

@@ -234,7 +234,7 @@ static void add_to_cache(void *ud, const gs_ov_ent *e)
             gs_vcache_tombs_set_loaded(v->ecache, 0);
         return;
     }
-    if (e->cf >= GS_VIEW_TYPE_COUNT)
+    if (!gs_vcacheable(e->cf, e->key, e->klen))
         return;
     gs_vks *ks = gs_vcache_keysets(v->ecache);
     if (ks && e->klen == 16 && gs_vtx_keyset_family(e->cf)) {
@@ -316,9 +316,9 @@ static int commit_finish(struct gs_vcommit *b, gs_err *err)
         for (size_t i = 0; i < n; i++) {
             const gs_ov_ent *a = i + PREFETCH_AHEAD < n ? &all[i + PREFETCH_AHEAD] : NULL;
             const gs_ov_ent *h = i + PREFETCH_AHEAD / 2 < n ? &all[i + PREFETCH_AHEAD / 2] : NULL;
-            if (a && a->cf < GS_VIEW_TYPE_COUNT)
+            if (a && gs_vcacheable(a->cf, a->key, a->klen))
                 gs_vcache_prefetch(v->ecache, a->cf, a->key, a->klen, 0);
-            if (h && h->cf < GS_VIEW_TYPE_COUNT)
+            if (h && gs_vcacheable(h->cf, h->key, h->klen))
                 gs_vcache_prefetch(v->ecache, h->cf, h->key, h->klen, 1);
             add_to_cache(b, &all[i]);
         }

@@ -1,6 +1,7 @@
 /*
  * cache.h - a bounded in-process cache of entity values (key -> msgpack
- * bytes) in front of RocksDB.
+ * bytes) and of the locators (id -> guild; gs_vcacheable) in front of
+ * RocksDB.
  *
  * Why: a RocksDB point read costs several microseconds (Debian's build has
  * its assertions on; see FORMAT.md, "Tuning"), and the appliers read every

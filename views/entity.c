@@ -31,12 +31,12 @@ int gs_vtype_has_locator(gs_view_type t)
 }
 
 /* idx keys: 'L' type id -> guild; 'U' user guild -> "". */
-static size_t locator_key(gs_view_type t, uint64_t id, uint8_t key[10])
+static size_t locator_key(gs_view_type t, uint64_t id, uint8_t key[GS_VIDX_LOCATOR_LEN])
 {
-    key[0] = 'L';
+    key[0] = GS_VIDX_LOCATOR;
     key[1] = (uint8_t)t;
     gs_be64(key + 2, id);
-    return 10;
+    return GS_VIDX_LOCATOR_LEN;
 }
 
 static size_t member_index_key(uint64_t user, uint64_t guild, uint8_t key[17])

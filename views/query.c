@@ -326,8 +326,8 @@ static int finish(gs_vbuf *obj, gs_vfmt fmt, char **out, size_t *len, gs_err *er
 static int locate(gs_views *v, const rocksdb_readoptions_t *ro, gs_view_type t, uint64_t id,
                   uint64_t *guild, gs_err *err)
 {
-    uint8_t key[10];
-    key[0] = 'L';
+    uint8_t key[GS_VIDX_LOCATOR_LEN];
+    key[0] = GS_VIDX_LOCATOR;
     key[1] = (uint8_t)t;
     gs_be64(key + 2, id);
     char *val;

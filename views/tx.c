@@ -55,7 +55,7 @@ int gs_vread(gs_views *v, const rocksdb_readoptions_t *ro, int cf, const void *k
              int fill, char **val, size_t *vlen, gs_err *err)
 {
     *val = NULL;
-    int cacheable = v->ecache && cf < GS_VIEW_TYPE_COUNT;
+    int cacheable = v->ecache && gs_vcacheable(cf, key, klen);
     if (cacheable) {
         /* Point gets may be filling the cache beside the applier: it takes
          * the read lock here unless it holds it for the whole record.
