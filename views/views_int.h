@@ -316,9 +316,8 @@ size_t gs_vname_key(uint64_t cls, uint64_t guild, uint64_t id, uint8_t key[25]);
  * not read by key. */
 static inline int gs_vcacheable(int cf, const void *key, size_t klen)
 {
-    return cf < GS_VIEW_TYPE_COUNT ||
-           (cf == GS_VCF_IDX && klen == GS_VIDX_LOCATOR_LEN &&
-            ((const uint8_t *)key)[0] == GS_VIDX_LOCATOR);
+    return cf < GS_VIEW_TYPE_COUNT || (cf == GS_VCF_IDX && klen == GS_VIDX_LOCATOR_LEN &&
+                                       ((const uint8_t *)key)[0] == GS_VIDX_LOCATOR);
 }
 /* Prefix length of the idx family's prefix extractor: 'U' + user id. Every
  * idx key is longer. Prefix scans of idx at least this long (user index,
