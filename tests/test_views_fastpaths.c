@@ -339,10 +339,8 @@ static void test_stages_agree_on_stream(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_dump_every_way),
-        cmocka_unit_test(test_locator_of_twin_ids),
-        cmocka_unit_test(test_after_reopen_and_wipe),
-        cmocka_unit_test(test_user_map_guild_id_max),
+        cmocka_unit_test(test_same_dump_every_way),    cmocka_unit_test(test_locator_of_twin_ids),
+        cmocka_unit_test(test_after_reopen_and_wipe),  cmocka_unit_test(test_user_map_guild_id_max),
         cmocka_unit_test(test_stages_agree_on_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
