@@ -148,6 +148,87 @@ static void test_overlay_prefix_and_order(void **state)
     gs_ov_destroy(ov);
 }
 
+/* Many keys of 1 to 26 bytes that share long prefixes (16 bytes, the sort's
+ * words, and beyond), end in zero bytes or are prefixes of each other: the
+ * commit's order (gs_ov_each) and a prefix scan's are memcmp's, then the
+ * shorter first, each key once. */
+struct rawkey {
+    uint8_t b[26];
+    size_t n;
+};
+
+static int rawkey_cmp(const void *x, const void *y)
+{
+    const struct rawkey *a = x, *b = y;
+    int c = memcmp(a->b, b->b, a->n < b->n ? a->n : b->n);
+    return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+#define SORT_KEYS 3000
+static struct rawkey sort_seen[SORT_KEYS];
+static size_t sort_nseen;
+
+static void visit_raw(void *ud, const gs_ov_ent *e)
+{
+    (void)ud;
+    assert_true(sort_nseen < SORT_KEYS && e->klen <= 26);
+    memcpy(sort_seen[sort_nseen].b, e->key, e->klen);
+    sort_seen[sort_nseen++].n = e->klen;
+}
+
+static void test_overlay_sort_many(void **state)
+{
+    (void)state;
+    static struct rawkey keys[SORT_KEYS];
+    uint64_t r = 0x2545f4914f6cdd1dull;
+    size_t nk = 0;
+    gs_ov *ov = gs_ov_create();
+    while (nk < SORT_KEYS) {
+        struct rawkey k = {{0}, 0};
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        k.n = 1 + (size_t)(r >> 59) % 26;
+        /* Bytes from a small alphabet (0, 1, 0xff) so that prefixes repeat. */
+        for (size_t i = 0; i < k.n; i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            static const uint8_t alpha[] = {0, 1, 0xff};
+            k.b[i] = i < 14 && (r >> 60) < 12 ? 0 : alpha[(r >> 33) % 3];
+        }
+        int dup = 0;
+        for (size_t j = 0; j < nk && !dup; j++)
+            dup = keys[j].n == k.n && memcmp(keys[j].b, k.b, k.n) == 0;
+        if (dup)
+            continue;
+        keys[nk++] = k;
+        if (nk % 7 == 0)
+            assert_int_equal(gs_ov_del(ov, 3, k.b, k.n), 0);
+        else
+            assert_int_equal(gs_ov_put(ov, 3, k.b, k.n, "v", 1), 0);
+    }
+    qsort(keys, nk, sizeof(keys[0]), rawkey_cmp);
+    sort_nseen = 0;
+    assert_int_equal(gs_ov_each(ov, visit_raw, NULL), 0);
+    assert_int_equal(sort_nseen, nk);
+    for (size_t i = 0; i < nk; i++)
+        if (rawkey_cmp(&sort_seen[i], &keys[i]) != 0)
+            fail_msg("commit order differs at %zu of %zu", i, nk);
+    /* A prefix scan: the keys starting with 0 0 (all of a 16-byte run too). */
+    gs_ov_ent *e;
+    size_t n, want = 0;
+    assert_int_equal(gs_ov_prefix(ov, 3, "\0\0", 2, &e, &n), 0);
+    for (size_t i = 0; i < nk; i++)
+        if (keys[i].n >= 2 && keys[i].b[0] == 0 && keys[i].b[1] == 0) {
+            assert_true(want < n);
+            struct rawkey got = {{0}, e[want].klen};
+            memcpy(got.b, e[want].key, got.n);
+            if (rawkey_cmp(&got, &keys[i]) != 0)
+                fail_msg("prefix scan order differs at %zu of %zu", want, n);
+            want++;
+        }
+    assert_int_equal(n, want);
+    assert_true(want > 100);
+    gs_ov_destroy(ov);
+}
+
 /* gs_vcache_get, then compare with want (NULL: a miss expected). */
 static void cache_expect(gs_vcache *c, int cf, const char *key, const void *want, size_t wlen)
 {
@@ -677,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_overlay_basics),
         cmocka_unit_test(test_overlay_rollback),
         cmocka_unit_test(test_overlay_prefix_and_order),
+        cmocka_unit_test(test_overlay_sort_many),
         cmocka_unit_test(test_key_compare),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_slab),
