@@ -67,8 +67,13 @@ gs_jtype gs_json_type(gs_jval v);
 
 /* Object member by key: 1 found (*out set), 0 absent or v is not an object. */
 int gs_json_get(gs_jval obj, const char *key, size_t key_len, gs_jval *out);
-/* Same with a NUL-terminated key. */
-int gs_json_getz(gs_jval obj, const char *key, gs_jval *out);
+/* Same with a NUL-terminated key. Inline, so that the length of a literal
+ * key is known at compile time (the appliers look up fields by literal
+ * names; strlen on each was 0.7 % of the applying thread's samples). */
+static inline int gs_json_getz(gs_jval obj, const char *key, gs_jval *out)
+{
+    return gs_json_get(obj, key, key ? strlen(key) : 0, out);
+}
 
 /* Typed reads: 0 ok, -1 wrong type (or out of range for the target). */
 int gs_json_int64(gs_jval v, int64_t *out);   /* GS_JINT, or GS_JUINT <= INT64_MAX */

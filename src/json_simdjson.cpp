@@ -309,11 +309,6 @@ extern "C" int gs_json_get(gs_jval obj, const char *key, size_t key_len, gs_jval
     return 1;
 }
 
-extern "C" int gs_json_getz(gs_jval obj, const char *key, gs_jval *out)
-{
-    return gs_json_get(obj, key, key ? std::strlen(key) : 0, out);
-}
-
 extern "C" int gs_json_int64(gs_jval v, int64_t *out)
 {
     dom::element e = to_elem(v);

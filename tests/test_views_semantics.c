@@ -497,6 +497,13 @@ static void test_upsert_unknown(void **state)
                      GS_OK);
     assert_string_equal(field(c, GS_VIEW_PRESENCE, "31", "300", "status"), "idle");
     assert_string_equal(field(c, GS_VIEW_USER, "31", NULL, "username"), "y");
+    /* A presence's user refines a user we hold and never creates one: user
+     * 38 is no member of any guild here. */
+    assert_int_equal(feed(c, "{\"op\":0,\"t\":\"PRESENCE_UPDATE\",\"s\":13,\"d\":{\"guild_id\":"
+                             "\"300\",\"user\":{\"id\":\"38\",\"username\":\"z\"},"
+                             "\"status\":\"online\"}}\n"),
+                     GS_OK);
+    assert_false(has(c, GS_VIEW_USER, "38", NULL));
     /* Deletes of stage instances and scheduled events. */
     assert_int_equal(feed(c, "{\"op\":0,\"t\":\"STAGE_INSTANCE_DELETE\",\"s\":11,\"d\":{\"id\":"
                              "\"35\",\"guild_id\":\"300\"}}\n"

@@ -25,22 +25,14 @@ int gs_vuser_put(gs_vtx *tx, gs_jval user, int only_if_known, uint64_t *id_out)
         return rc;
     if (id_out)
         *id_out = id;
-    if (only_if_known) {
-        /* Partial users (presences) refine users we hold; they do not
-         * create users no membership refers to. */
-        if (gs_json_len(user) <= 1)
-            return GS_OK;
-        uint8_t key[16];
-        char *old;
-        size_t old_len;
-        rc = gs_vtx_get(tx, GS_VIEW_USER, key, gs_vkey(GS_VIEW_USER, 0, id, key), &old, &old_len);
-        if (rc <= 0)
-            return rc;
-        free(old);
-    }
+    /* Partial users (presences) refine users we hold; they do not create
+     * users no membership refers to. */
+    if (only_if_known && gs_json_len(user) <= 1)
+        return GS_OK;
     /* Merge: a partial user (MESSAGE_CREATE author, presence) must not wipe
      * what a full one told us. */
-    return gs_vent_write(tx, GS_VIEW_USER, 0, id, &user, NULL, NULL, 0, GS_VW_MERGE, NULL);
+    return gs_vent_write(tx, GS_VIEW_USER, 0, id, &user, NULL, NULL, 0,
+                         GS_VW_MERGE | (only_if_known ? GS_VW_KNOWN : 0), NULL);
 }
 
 int gs_vmember_put(gs_vtx *tx, uint64_t guild, gs_jval member, const gs_jval *user, int mode)

@@ -161,6 +161,9 @@ int gs_vent_write(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id, const
     int was_there = rc;
     if (existed)
         *existed = was_there;
+    if (!was_there && (mode & GS_VW_KNOWN))
+        return GS_OK;
+    mode &= ~GS_VW_KNOWN;
 
     gs_mpb *b = &tx->mb;
     gs_mpb_reset(b);

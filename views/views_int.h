@@ -285,7 +285,9 @@ typedef struct gs_vextra {
     uint64_t id;
 } gs_vextra;
 
-enum { GS_VW_REPLACE = 0, GS_VW_MERGE = 1 };
+/* GS_VW_KNOWN (with GS_VW_MERGE): write only if the entity is there
+ * already, read once (partial users refine users, never create them). */
+enum { GS_VW_REPLACE = 0, GS_VW_MERGE = 1, GS_VW_KNOWN = 2 };
 
 /* Write one entity. The stored value is: the normalized ids of its type
  * (FORMAT.md), then extras, then obj's members (obj may be NULL or a
