@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "cpack.h"
+#include "keycmp.h"
 
 #define CP_TOK      0xc1
 #define CP_DICT_MAX 0xf0
@@ -138,7 +139,7 @@ static int dict_find(const char *s, size_t n)
     uint32_t h = hash_str(s, n) & (HT_SIZE - 1);
     while (ht[h]) {
         int c = ht[h] - 1;
-        if (dict_len[c] == n && memcmp(dict[c], s, n) == 0)
+        if (dict_len[c] == n && gs_key_eq(dict[c], s, n))
             return c;
         h = (h + 1) & (HT_SIZE - 1);
     }

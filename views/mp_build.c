@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cpack.h"
+#include "keycmp.h"
 #include "mp.h"
 #include "vbuf.h"
 
@@ -147,7 +148,7 @@ void gs_mpb_free(gs_mpb *b)
 int gs_mpb_has(const gs_mpb *b, const char *key, size_t klen)
 {
     for (uint32_t i = 0; i < b->nkeys; i++)
-        if (b->klen[i] == klen && memcmp(b->body.p + b->koff[i], key, klen) == 0)
+        if (b->klen[i] == klen && gs_key_eq(b->body.p + b->koff[i], key, klen))
             return 1;
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mp.h"
+#include "keycmp.h"
 
 void gs_mpr_init(gs_mpr *r, const void *p, size_t len)
 {
@@ -247,7 +248,7 @@ int gs_mp_map_find(const uint8_t *p, size_t len, const char *key, size_t klen, c
         const uint8_t *start = r.p;
         if (gs_mpr_skip(&r) != 0)
             return -1;
-        if (k.len == klen && memcmp(k.s, key, klen) == 0) {
+        if (k.len == klen && gs_key_eq(k.s, key, klen)) {
             *vp = start;
             *vl = (size_t)(r.p - start);
             return 1;
