@@ -7,8 +7,8 @@
 
 #include <string.h>
 
-#include "mp.h"
 #include "keycmp.h"
+#include "mp.h"
 
 void gs_mpr_init(gs_mpr *r, const void *p, size_t len)
 {

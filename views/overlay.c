@@ -58,8 +58,9 @@ struct gs_ov {
     size_t nundo, cundo;
     gs_ov_ent *scratch; /* gs_ov_prefix results */
     size_t nscratch, cscratch;
-    /* sort_scratch's work space: its keys (two runs' worth) and, for a
-     * sort in place, the entries in order. */
+    /* The sort's work space (sort_ents): its keys, twice the entries
+     * sorted (the merges go back and forth between two halves), and for
+     * sort_scratch the entries in order. */
     struct sortkey *sk;
     size_t csk;
     gs_ov_ent *sorted;
