@@ -646,6 +646,66 @@ static void test_pack_str_as_msgpack_c(void **state)
     gs_json_destroy(js);
 }
 
+/* A merge (gs_mpb_old_members) keeps every new member and adds the old
+ * ones the new value lacks, once each, whatever order the old value lists
+ * them in (its key checks start after the key found last). */
+static void test_merge_old_members(void **state)
+{
+    (void)state;
+    gs_json *js;
+    gs_err err;
+    assert_int_equal(gs_json_create(1u << 20, 64, &js, &err), GS_OK);
+    static const char neu[] = "{\"c\":1,\"a\":2,\"bb\":3,\"d\":4}";
+    static const char *const olds[] = {
+        "{\"a\":9,\"bb\":9,\"c\":9,\"d\":9,\"e\":5}", /* other order, one more */
+        "{\"c\":9,\"a\":9,\"bb\":9,\"d\":9,\"e\":5}", /* same order */
+        "{\"e\":5,\"d\":9,\"bb\":9,\"a\":9,\"c\":9}", /* reversed */
+        "{\"d\":9,\"e\":5,\"c\":9,\"x\":6,\"a\":9}",  /* interleaved, two more */
+    };
+    static const char *const want[] = {
+        "{\"c\":1,\"a\":2,\"bb\":3,\"d\":4,\"e\":5}",
+        "{\"c\":1,\"a\":2,\"bb\":3,\"d\":4,\"e\":5}",
+        "{\"c\":1,\"a\":2,\"bb\":3,\"d\":4,\"e\":5}",
+        "{\"c\":1,\"a\":2,\"bb\":3,\"d\":4,\"e\":5,\"x\":6}",
+    };
+    for (size_t i = 0; i < sizeof(olds) / sizeof(olds[0]); i++) {
+        char buf[256];
+        gs_jval root;
+        /* The old value as stored: msgpack of its JSON. */
+        size_t ol = strlen(olds[i]);
+        memcpy(buf, olds[i], ol);
+        assert_int_equal(gs_json_parse(js, buf, ol, sizeof(buf), &root, &err), GS_OK);
+        gs_vbuf old = {0};
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &old, gs_vbuf_mp_write);
+        assert_int_equal(gs_mp_pack_json(&pk, root), 0);
+        /* The new value, then the old one's members merged in. */
+        size_t nl = strlen(neu);
+        memcpy(buf, neu, nl);
+        assert_int_equal(gs_json_parse(js, buf, nl, sizeof(buf), &root, &err), GS_OK);
+        gs_mpb b;
+        gs_mpb_init(&b);
+        assert_int_equal(gs_mpb_json_members(&b, root, NULL), GS_OK);
+        assert_int_equal(gs_mpb_old_members(&b, (const uint8_t *)old.p, old.len, NULL), GS_OK);
+        gs_vbuf got = {0};
+        assert_int_equal(gs_mpb_finish(&b, &got), GS_OK);
+        /* Compared with the msgpack of the expected JSON. */
+        size_t wl = strlen(want[i]);
+        memcpy(buf, want[i], wl);
+        assert_int_equal(gs_json_parse(js, buf, wl, sizeof(buf), &root, &err), GS_OK);
+        gs_vbuf exp = {0};
+        msgpack_packer_init(&pk, &exp, gs_vbuf_mp_write);
+        assert_int_equal(gs_mp_pack_json(&pk, root), 0);
+        if (got.len != exp.len || memcmp(got.p, exp.p, exp.len) != 0)
+            fail_msg("merge %zu differs from %s", i, want[i]);
+        gs_vbuf_free(&got);
+        gs_vbuf_free(&exp);
+        gs_vbuf_free(&old);
+        gs_mpb_free(&b);
+    }
+    gs_json_destroy(js);
+}
+
 static void test_cpack(void **state)
 {
     (void)state;
@@ -767,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_user_map_bound),
         cmocka_unit_test(test_cache_clear_gives_back),
         cmocka_unit_test(test_pack_str_as_msgpack_c),
+        cmocka_unit_test(test_merge_old_members),
         cmocka_unit_test(test_cpack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

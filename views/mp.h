@@ -79,6 +79,7 @@ typedef struct gs_mpb {
     uint32_t *klen;
     uint32_t nkeys;
     uint32_t kcap;
+    uint32_t hint; /* where gs_mpb_old_members' next key check starts */
 } gs_mpb;
 
 void gs_mpb_init(gs_mpb *b);

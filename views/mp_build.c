@@ -134,6 +134,7 @@ void gs_mpb_reset(gs_mpb *b)
     gs_vbuf_reset(&b->body);
     b->n = 0;
     b->nkeys = 0;
+    b->hint = 0;
 }
 
 void gs_mpb_free(gs_mpb *b)
@@ -258,6 +259,24 @@ int gs_mpb_json_members(gs_mpb *b, gs_jval obj, const char *const *skip)
     return GS_OK;
 }
 
+/* gs_mpb_has for the old value's keys, which mostly come in the order the
+ * new value wrote them (both were built from payloads of one shape): the
+ * scan starts after the key found last, so each is found at once instead
+ * of after half the keys. */
+static int has_in_order(gs_mpb *b, const char *key, size_t klen)
+{
+    uint32_t n = b->nkeys, i = b->hint < n ? b->hint : 0;
+    for (uint32_t k = 0; k < n; k++) {
+        if (b->klen[i] == klen && gs_key_eq(b->body.p + b->koff[i], key, klen)) {
+            b->hint = i + 1;
+            return 1;
+        }
+        if (++i == n)
+            i = 0;
+    }
+    return 0;
+}
+
 int gs_mpb_old_members(gs_mpb *b, const uint8_t *old, size_t len, const char *const *skip)
 {
     gs_mpr r;
@@ -272,11 +291,11 @@ int gs_mpb_old_members(gs_mpb *b, const uint8_t *old, size_t len, const char *co
         const uint8_t *start = r.p;
         if (gs_mpr_skip(&r) != 0)
             return GS_ECORRUPT;
-        if (skipped(skip, k.s, k.len))
+        if (skipped(skip, k.s, k.len) || has_in_order(b, k.s, k.len))
             continue;
-        int rc = gs_mpb_raw(b, k.s, k.len, start, (size_t)(r.p - start));
-        if (rc != GS_OK)
-            return rc;
+        if (gs_mpb_key(b, k.s, k.len) != GS_OK ||
+            gs_vbuf_put(&b->body, start, (size_t)(r.p - start)) != 0)
+            return GS_ENOMEM;
     }
     return GS_OK;
 }
