@@ -222,13 +222,17 @@ int gs_mpb_json(gs_mpb *b, const char *key, size_t klen, gs_jval val)
     return GS_OK;
 }
 
-int gs_mpb_raw(gs_mpb *b, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+/* Append key with its value's msgpack bytes, unchecked. */
+static int append_raw(gs_mpb *b, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
-    if (gs_mpb_has(b, key, klen))
-        return GS_OK;
     if (gs_mpb_key(b, key, klen) != GS_OK || gs_vbuf_put(&b->body, val, vlen) != 0)
         return GS_ENOMEM;
     return GS_OK;
+}
+
+int gs_mpb_raw(gs_mpb *b, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    return gs_mpb_has(b, key, klen) ? GS_OK : append_raw(b, key, klen, val, vlen);
 }
 
 static int skipped(const char *const *skip, const char *key, size_t klen)
@@ -293,9 +297,9 @@ int gs_mpb_old_members(gs_mpb *b, const uint8_t *old, size_t len, const char *co
             return GS_ECORRUPT;
         if (skipped(skip, k.s, k.len) || has_in_order(b, k.s, k.len))
             continue;
-        if (gs_mpb_key(b, k.s, k.len) != GS_OK ||
-            gs_vbuf_put(&b->body, start, (size_t)(r.p - start)) != 0)
-            return GS_ENOMEM;
+        int rc = append_raw(b, k.s, k.len, start, (size_t)(r.p - start));
+        if (rc != GS_OK)
+            return rc;
     }
     return GS_OK;
 }
