@@ -30,8 +30,8 @@ int gs_vtype_has_locator(gs_view_type t)
            t != GS_VIEW_VOICE_STATE && t != GS_VIEW_PRESENCE;
 }
 
-/* idx keys: 'L' type id -> guild; 'U' user guild -> "". */
-static size_t locator_key(gs_view_type t, uint64_t id, uint8_t key[GS_VIDX_LOCATOR_LEN])
+/* idx keys: 'L' type id -> guild (gs_vlocator_key); 'U' user guild -> "". */
+size_t gs_vlocator_key(gs_view_type t, uint64_t id, uint8_t key[GS_VIDX_LOCATOR_LEN])
 {
     key[0] = GS_VIDX_LOCATOR;
     key[1] = (uint8_t)t;
@@ -215,7 +215,7 @@ int gs_vent_write(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id, const
     if (gs_vtype_has_locator(t)) {
         uint8_t g[8];
         gs_be64(g, guild);
-        return gs_vtx_put(tx, GS_VCF_IDX, ik, locator_key(t, id, ik), g, 8);
+        return gs_vtx_put(tx, GS_VCF_IDX, ik, gs_vlocator_key(t, id, ik), g, 8);
     }
     if (t == GS_VIEW_MEMBER) {
         rc = upend_add(tx, id);
@@ -336,7 +336,7 @@ int gs_vent_delete(gs_vtx *tx, gs_view_type t, uint64_t guild, uint64_t id)
     if (gs_vtype_has_locator(t)) {
         /* Ids collide in test data (and a locator may point at another
          * guild holding the same id): drop it only if it points here. */
-        size_t iklen = locator_key(t, id, ik);
+        size_t iklen = gs_vlocator_key(t, id, ik);
         char *val;
         size_t vlen;
         rc = gs_vtx_get(tx, GS_VCF_IDX, ik, iklen, &val, &vlen);

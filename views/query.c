@@ -327,12 +327,9 @@ static int locate(gs_views *v, const rocksdb_readoptions_t *ro, gs_view_type t, 
                   uint64_t *guild, gs_err *err)
 {
     uint8_t key[GS_VIDX_LOCATOR_LEN];
-    key[0] = GS_VIDX_LOCATOR;
-    key[1] = (uint8_t)t;
-    gs_be64(key + 2, id);
     char *val;
     size_t vlen;
-    int rc = db_get(v, ro, GS_VCF_IDX, key, sizeof(key), &val, &vlen, err);
+    int rc = db_get(v, ro, GS_VCF_IDX, key, gs_vlocator_key(t, id, key), &val, &vlen, err);
     if (rc != 1)
         return rc;
     if (vlen == 8)

@@ -311,6 +311,7 @@ size_t gs_vname_key(uint64_t cls, uint64_t guild, uint64_t id, uint8_t key[25]);
 /* Locator: 'L', type, id -> the guild holding it (8 bytes, big-endian). */
 #define GS_VIDX_LOCATOR     'L'
 #define GS_VIDX_LOCATOR_LEN 10
+size_t gs_vlocator_key(gs_view_type t, uint64_t id, uint8_t key[GS_VIDX_LOCATOR_LEN]);
 /* Whether the entity cache may hold key of family cf: every entity, and
  * the locators, which each delete of a located type reads (before they
  * were cached, their RocksDB reads were 4.4 % of the applying thread's
