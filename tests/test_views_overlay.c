@@ -704,6 +704,12 @@ static void test_merge_old_members(void **state)
         pack_text(js, want[i], &exp);
         if (got.len != exp.len || memcmp(got.p, exp.p, exp.len) != 0)
             fail_msg("merge %zu differs from %s", i, want[i]);
+        /* A stored value cut short, or not a map, is refused, not merged. */
+        gs_mpb_reset(&b);
+        assert_int_equal(gs_mpb_old_members(&b, (const uint8_t *)old.p, old.len - 1, NULL),
+                         GS_ECORRUPT);
+        gs_mpb_reset(&b);
+        assert_int_equal(gs_mpb_old_members(&b, (const uint8_t *)old.p + 1, 1, NULL), GS_ECORRUPT);
         gs_vbuf_free(&got);
         gs_vbuf_free(&exp);
         gs_vbuf_free(&old);
