@@ -6,6 +6,7 @@
  *
  *   gatestore-bench-e2e [--shape default|large|chunked|small] [--scales 1,2,4]
  *                       [--dir DIR] [--input FILE] [--json] [--keep]
+ *                       [--malloc-arenas N]   (default 2, as the CLI)
  *
  * The input is streamed (1 MiB reads), never held in memory, so peak RSS is
  * the store's. Baselines: a plain read of the file, `zstd -1 -T1` of it (a
@@ -553,6 +554,7 @@ int main(int argc, char **argv)
 {
     const char *shape = "default", *dir = "/tmp", *input = NULL, *scales = "1";
     int json = 0, keep = 0;
+    unsigned arenas = 2; /* as the CLI (tools/gatestore.c); 0: glibc's default */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--shape") == 0 && v)
@@ -573,6 +575,8 @@ int main(int argc, char **argv)
             budget_mb[1] = strtoull(argv[++i], NULL, 10);
         else if (strcmp(a, "--write-buffer-mb") == 0 && v)
             budget_mb[2] = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(a, "--malloc-arenas") == 0 && v)
+            arenas = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(a, "--views-compression") == 0 && v && strcmp(v, "zstd") == 0 && ++i)
             views_comp = GS_VIEWS_COMPRESSION_ZSTD;
         else if (strcmp(a, "--views-compression") == 0 && v && strcmp(v, "lz4") == 0 && ++i)
@@ -582,10 +586,19 @@ int main(int argc, char **argv)
                             "[--scales 1,2,4] [--dir DIR] [--input FILE] [--json] [--keep]\n"
                             "       [--entity-cache-mb N] [--block-cache-mb N] "
                             "[--write-buffer-mb N]   (views memory budgets; 0 = default)\n"
-                            "       [--views-compression zstd|lz4]\n");
+                            "       [--views-compression zstd|lz4] [--malloc-arenas N]   "
+                            "(default 2, as the CLI; 0 = glibc's default)\n");
             return 2;
         }
     }
+    /* Before any thread. Peak RSS depends on it (gatestore.h). */
+    int applied = 0;
+    if (arenas && gs_set_malloc_arenas(arenas, &applied) != GS_OK)
+        applied = 0;
+    fprintf(stderr, "bench-e2e: malloc arenas: %s\n",
+            !arenas   ? "glibc's default"
+            : applied ? (arenas == 2 ? "2" : "capped")
+                      : "not set here");
     const struct shape *sh = NULL;
     for (size_t i = 0; i < GS_ARRAY_LEN(shapes); i++)
         if (strcmp(shapes[i].name, shape) == 0)
