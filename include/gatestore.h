@@ -103,10 +103,11 @@ GS_API const char *gs_errstr(int code);
  * the caller's, and RocksDB frees block-cache blocks and memtables in
  * other threads than the ones that allocated them: at the large benchmark
  * shape (1 M members) 40-45 MB of the process's resident memory was such
- * freed memory. With 2 arenas its peak went from 132.7-137.3 to 125.4-128.6
- * MiB at the same speed (README, "Malloc arenas"). The gatestore CLI and
- * the benchmarks call gs_set_malloc_arenas(2); the library itself never
- * does: it is the program's choice.
+ * freed memory. With 2 arenas its peak went from 130.2-137.3 to
+ * 121.4-128.6 MiB (4 alternated runs each) at the same speed (README,
+ * "Malloc arenas"). The gatestore CLI and gatestore-bench-e2e call
+ * gs_set_malloc_arenas(2); the library itself never does: it is the
+ * program's choice.
  *
  * *applied (may be NULL) is 1 when the cap was set, 0 when it was left
  * alone because the environment already chooses (MALLOC_ARENA_MAX, or
