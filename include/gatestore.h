@@ -103,8 +103,8 @@ GS_API const char *gs_errstr(int code);
  * the caller's, and RocksDB frees block-cache blocks and memtables in
  * other threads than the ones that allocated them: at the large benchmark
  * shape (1 M members) 40-45 MB of the process's resident memory was such
- * freed memory. With 2 arenas its peak went from 130.2-137.3 to
- * 121.4-128.6 MiB (4 alternated runs each) at the same speed (README,
+ * freed memory. With 2 arenas its peak went from 128.0-137.3 to
+ * 119.9-128.6 MiB (5 alternated pairs) at the same speed (README,
  * "Malloc arenas"). The gatestore CLI and gatestore-bench-e2e call
  * gs_set_malloc_arenas(2); the library itself never does: it is the
  * program's choice.

@@ -53,7 +53,7 @@ static const struct command commands[] = {
 int main(int argc, char **argv)
 {
     /* Two malloc arenas, before any thread: the store's threads free what
-     * others allocated, and glibc's default (8 arenas a core) kept 6-9 MiB
+     * others allocated, and glibc's default (8 arenas a core) kept 3-10 MiB
      * more resident at the large benchmark shape (gatestore.h). Best
      * effort: sanitizers and other C libraries refuse it, and
      * MALLOC_ARENA_MAX in the environment wins. */
