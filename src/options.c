@@ -145,7 +145,7 @@ int gs_options_set_views_memory(gs_options *opts, uint64_t entity_cache_bytes,
 int gs_options_set_views_compression(gs_options *opts, gs_views_compression c)
 {
     if (!opts || (c != GS_VIEWS_COMPRESSION_DEFAULT && c != GS_VIEWS_COMPRESSION_ZSTD &&
-                  c != GS_VIEWS_COMPRESSION_LZ4))
+                  c != GS_VIEWS_COMPRESSION_LZ4 && c != GS_VIEWS_COMPRESSION_AUTO))
         return GS_EMISUSE;
     opts->views_compression = c;
     return GS_OK;

@@ -267,6 +267,16 @@ int gs_views_compression_get(gs_store *st, gs_views_compression *out)
     return GS_OK;
 }
 
+int gs_views_compression_now(gs_store *st, gs_views_compression *out)
+{
+    int rc;
+    gs_views *v = views_for_call(st, out, &rc);
+    if (!v)
+        return rc;
+    *out = gs_views_get_compression_now(v);
+    return GS_OK;
+}
+
 int gs_views_rebuild(gs_store *st)
 {
     if (!st)

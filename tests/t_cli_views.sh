@@ -207,8 +207,9 @@ ok(rc == 0, f"second ingest without the option exit 0 ({err})")
 ok(dump(Z) == before, "lz4: the same views")
 rc, out, _ = gs(Z, "views", "status", "--json")
 ok(rc == 0 and json.loads(out).get("compression") == "lz4", f"status --json: lz4 kept ({out.strip()})")
+ok(rc == 0 and json.loads(out).get("compression_now") == "lz4", f"status --json: lz4 written ({out.strip()})")
 rc, out, _ = gs(Z, "views", "status")
-ok(rc == 0 and "compression:     lz4" in out, "status: compression lz4")
+ok(rc == 0 and "compression:     lz4, lz4 now" in out, "status: compression lz4")
 rc, out, err = gs(Z, "views", "rebuild", "--views-compression", "zstd", "--json")
 ok(rc == 0 and json.loads(out).get("compression") == "zstd", f"views rebuild --views-compression zstd ({err})")
 ok(dump(Z) == before, "rebuilt with zstd: the same views")
@@ -223,8 +224,16 @@ for args in (["ingest", "-q", "--views-compression", "gzip", f"{FIX}/scenario.nd
     ok(rc == 2, f"{' '.join(args[:4])}: exit 2 (got {rc})")
 ok(json.loads(gs(Z, "views", "status", "--json")[1])["head_lsn"] == head,
    "refused commands appended nothing")
-ok(json.loads(gs(S, "views", "status", "--json")[1]).get("compression") == "zstd",
-   "a store never told otherwise is zstd")
+sj = json.loads(gs(S, "views", "status", "--json")[1])
+ok(sj.get("compression") == "auto" and sj.get("compression_now") == "zstd",
+   f"a store never told otherwise is auto, zstd while small ({sj})")
+rc, out, _ = gs(S, "views", "status")
+ok(rc == 0 and "compression:     auto, zstd now" in out, f"status: compression auto ({out})")
+rc, out, err = gs(Z, "views", "rebuild", "--views-compression", "auto", "--json")
+sj = json.loads(out) if rc == 0 else {}
+ok(sj.get("compression") == "auto" and sj.get("compression_now") == "zstd",
+   f"views rebuild --views-compression auto ({err} {sj})")
+ok(dump(Z) == before, "rebuilt with auto: the same views")
 Z2 = f"{T}/lz4init"
 rc, _, err = gs(Z2, "init", "--drop", "presence", "--views-compression", "lz4")
 ok(rc == 0, f"init --views-compression lz4 ({err})")

@@ -410,8 +410,9 @@ static void test_close_drains_backlog(void **state)
     gs_test_rmtree(dir);
 }
 
-/* The compression choice through the store: set by the options, kept by
- * an open that sets none, reported by gs_views_compression_get. */
+/* The compression choice through the store: AUTO for new views, set by the
+ * options, kept by an open that sets none, reported by
+ * gs_views_compression_get (and what is written by _now). */
 static void test_views_compression_api(void **state)
 {
     (void)state;
@@ -423,11 +424,27 @@ static void test_views_compression_api(void **state)
     assert_int_equal(gs_views_compression_get(st, &c), GS_EVIEW);
     assert_int_equal(gs_views_compression_get(st, NULL), GS_EMISUSE);
     assert_int_equal(gs_views_compression_get(NULL, &c), GS_EMISUSE);
+    assert_int_equal(gs_views_compression_now(st, &c), GS_EVIEW);
+    assert_int_equal(gs_views_compression_now(st, NULL), GS_EMISUSE);
+    assert_int_equal(gs_views_compression_now(NULL, &c), GS_EMISUSE);
     assert_int_equal(gs_store_close(st), GS_OK);
     gs_options_set_views(o, 1);
+    /* No choice: new views are AUTO, zstd while small. */
+    char dir2[256];
+    gs_test_tmpdir(dir2, sizeof(dir2));
+    gs_store *st2 = open_store(dir2, 1, 0, NULL);
+    assert_non_null(st2);
+    assert_int_equal(gs_views_compression_get(st2, &c), GS_OK);
+    assert_int_equal(c, GS_VIEWS_COMPRESSION_AUTO);
+    assert_int_equal(gs_views_compression_now(st2, &c), GS_OK);
+    assert_int_equal(c, GS_VIEWS_COMPRESSION_ZSTD);
+    assert_int_equal(gs_store_close(st2), GS_OK);
+    gs_test_rmtree(dir2);
     assert_int_equal(gs_options_set_views_compression(o, GS_VIEWS_COMPRESSION_LZ4), GS_OK);
     assert_int_equal(gs_store_open(dir, o, &st), GS_OK);
     assert_int_equal(gs_views_compression_get(st, &c), GS_OK);
+    assert_int_equal(c, GS_VIEWS_COMPRESSION_LZ4);
+    assert_int_equal(gs_views_compression_now(st, &c), GS_OK);
     assert_int_equal(c, GS_VIEWS_COMPRESSION_LZ4);
     assert_int_equal(gs_store_close(st), GS_OK);
     assert_int_equal(gs_options_set_views_compression(o, GS_VIEWS_COMPRESSION_DEFAULT), GS_OK);

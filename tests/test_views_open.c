@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <dirent.h>
@@ -329,11 +330,14 @@ static gs_views *open_comp(const char *dir, gs_views_compression c)
     return v;
 }
 
-static void assert_comp(gs_views *v, const char *dir, gs_views_compression c)
+/* The big families' options in force say LZ4 (lz4) or zstd; the others
+ * say zstd. */
+static void assert_written(gs_views *v, const char *dir, int lz4)
 {
-    assert_int_equal(gs_views_get_compression(v), c);
+    assert_int_equal(gs_views_get_compression_now(v),
+                     lz4 ? GS_VIEWS_COMPRESSION_LZ4 : GS_VIEWS_COMPRESSION_ZSTD);
     char val[64];
-    const char *want = c == GS_VIEWS_COMPRESSION_LZ4 ? "kLZ4Compression" : "kZSTD";
+    const char *want = lz4 ? "kLZ4Compression" : "kZSTD";
     static const char *const big[] = {"member", "user", "presence"};
     for (size_t i = 0; i < GS_ARRAY_LEN(big); i++) {
         cf_option(dir, big[i], "compression", val, sizeof(val));
@@ -344,6 +348,13 @@ static void assert_comp(gs_views *v, const char *dir, gs_views_compression c)
     /* The small families stay zstd whatever the choice. */
     cf_option(dir, "channel", "compression", val, sizeof(val));
     assert_string_equal(val, "kZSTD");
+}
+
+static void assert_comp(gs_views *v, const char *dir, gs_views_compression c)
+{
+    assert_int_equal(gs_views_get_compression(v), c);
+    if (c != GS_VIEWS_COMPRESSION_AUTO) /* AUTO: the callers say which */
+        assert_written(v, dir, c == GS_VIEWS_COMPRESSION_LZ4);
 }
 
 /* gs_tv_dump without the meta line of the compression choice, the one
@@ -428,7 +439,8 @@ static void test_compression_stored(void **state)
 
     gs_options *o;
     assert_int_equal(gs_options_create(&o), GS_OK);
-    assert_int_equal(gs_options_set_views_compression(o, (gs_views_compression)3), GS_EMISUSE);
+    assert_int_equal(gs_options_set_views_compression(o, (gs_views_compression)4), GS_EMISUSE);
+    assert_int_equal(gs_options_set_views_compression(o, GS_VIEWS_COMPRESSION_AUTO), GS_OK);
     assert_int_equal(gs_options_set_views_compression(o, (gs_views_compression)-1), GS_EMISUSE);
     assert_int_equal(gs_options_set_views_compression(NULL, GS_VIEWS_COMPRESSION_LZ4), GS_EMISUSE);
     assert_int_equal(gs_options_set_views_compression(o, GS_VIEWS_COMPRESSION_LZ4), GS_OK);
@@ -475,6 +487,90 @@ static void test_compression_absent_or_damaged(void **state)
         gs_views_close(v, NULL);
         gs_tv_rmtree(dir);
     }
+}
+
+static gs_views *open_auto(const char *dir, gs_views_compression c, uint64_t threshold)
+{
+    gs_views_tuning t = {0};
+    t.compression = c;
+    t.auto_lz4_bytes = threshold;
+    gs_views *v;
+    assert_int_equal(gs_views_open_tuned(dir, NULL, &t, &v, NULL), GS_OK);
+    return v;
+}
+
+/* AUTO, new views' default: zstd while the big families' files are below
+ * the threshold, LZ4 once past it, checked by the apply's housekeeping and
+ * at open; the views hold the same data either way. */
+static void test_compression_auto(void **state)
+{
+    (void)state;
+    char dir[256], ref_dir[256];
+    gs_tv_tmpdir(ref_dir, sizeof(ref_dir));
+    gs_views *v = open_comp(ref_dir, GS_VIEWS_COMPRESSION_ZSTD);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 5), GS_OK);
+    compact_all(v);
+    char *ref = dump_data(v);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(ref_dir);
+
+    /* New views, nothing asked: AUTO, stored, and zstd while empty even with
+     * a 1-byte threshold (no files yet). */
+    gs_tv_tmpdir(dir, sizeof(dir));
+    v = open_auto(dir, GS_VIEWS_COMPRESSION_DEFAULT, 1);
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_AUTO);
+    assert_written(v, dir, 0);
+    /* Half the scenario, in files; then, past the housekeeping's 250 ms, the
+     * rest: the apply's housekeeping finds the files past the threshold. */
+    size_t half = gs_tv_scen.n / 2;
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, half, 5), GS_OK);
+    compact_all(v);
+    assert_written(v, dir, 0);
+    usleep(300 * 1000);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, half, gs_tv_scen.n, 5), GS_OK);
+    assert_int_equal(gs_views_get_compression(v), GS_VIEWS_COMPRESSION_AUTO);
+    assert_written(v, dir, 1);
+    compact_all(v); /* rewrites every big family's file in LZ4 */
+    char *d = dump_data(v);
+    assert_string_equal(d, ref);
+    free(d);
+    gs_views_close(v, NULL);
+
+    /* Reopened: the stored AUTO holds, and the size is looked at once open. */
+    v = open_auto(dir, GS_VIEWS_COMPRESSION_DEFAULT, 1);
+    assert_null(gs_views_wiped_reason(v));
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_AUTO);
+    assert_written(v, dir, 1);
+    gs_views_close(v, NULL);
+    /* Below a threshold (the default one: these views are a few KB), the
+     * open writes zstd again; the LZ4 files read as before. */
+    v = open_auto(dir, GS_VIEWS_COMPRESSION_DEFAULT, 0);
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_AUTO);
+    assert_written(v, dir, 0);
+    d = dump_data(v);
+    assert_string_equal(d, ref);
+    free(d);
+    gs_views_close(v, NULL);
+    gs_views *r;
+    assert_int_equal(gs_views_open_readonly(dir, &r, NULL), GS_OK);
+    assert_int_equal(gs_views_get_compression(r), GS_VIEWS_COMPRESSION_AUTO);
+    assert_int_equal(gs_views_get_compression_now(r), GS_VIEWS_COMPRESSION_ZSTD);
+    gs_views_close(r, NULL);
+
+    /* An explicit choice replaces AUTO and is stored. */
+    v = open_auto(dir, GS_VIEWS_COMPRESSION_ZSTD, 1);
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_ZSTD);
+    gs_views_close(v, NULL);
+    v = open_auto(dir, GS_VIEWS_COMPRESSION_DEFAULT, 1);
+    assert_comp(v, dir, GS_VIEWS_COMPRESSION_ZSTD);
+    gs_views_close(v, NULL);
+    /* And AUTO asked for again replaces it, past the threshold at once. */
+    v = open_auto(dir, GS_VIEWS_COMPRESSION_AUTO, 1);
+    assert_int_equal(gs_views_get_compression(v), GS_VIEWS_COMPRESSION_AUTO);
+    assert_written(v, dir, 1);
+    gs_views_close(v, NULL);
+    free(ref);
+    gs_tv_rmtree(dir);
 }
 
 static void add_family(gs_views *v, const char *name)
@@ -554,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_compression_stored),
         cmocka_unit_test(test_compression_absent_or_damaged),
         cmocka_unit_test(test_compression_kept_by_recovery_wipes),
+        cmocka_unit_test(test_compression_auto),
     };
     return cmocka_run_group_tests(tests, gs_tv_scen_setup, gs_tv_scen_teardown);
 }

@@ -63,7 +63,8 @@ struct result {
     double where_ms;
     uint64_t where_count, channels_total;
     double rebuild_s;
-    gs_views_compression comp; /* in force after the ingest */
+    gs_views_compression comp;     /* the choice in force after the ingest */
+    gs_views_compression comp_now; /* what the big families were written with then */
     uint64_t log_bytes, views_bytes;
     long peak_rss_kb;
     long confirmed_peak_rss_kb; /* peak RSS when the views reached the head */
@@ -402,7 +403,7 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
 
 /* --entity-cache-mb, --block-cache-mb, --write-buffer-mb (0: default). */
 static uint64_t budget_mb[3];
-/* --views-compression (DEFAULT: the views' zstd). */
+/* --views-compression (DEFAULT: new views' auto). */
 static gs_views_compression views_comp;
 
 static void run_one(const char *gen, const struct shape *sh, unsigned scale, const char *dir,
@@ -434,7 +435,7 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
                                     budget_mb[2] << 20) != GS_OK)
         die("memory budgets", "each is 0 (default) or 1 MiB .. 1 TiB");
     if (gs_options_set_views_compression(o, views_comp) != GS_OK)
-        die("views compression", "zstd or lz4");
+        die("views compression", "auto, zstd or lz4");
     gs_store *st = NULL;
     if (gs_store_open(store, o, &st) != GS_OK)
         die("open", gs_open_errmsg());
@@ -444,7 +445,8 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     r->confirmed_peak_rss_kb = ru.ru_maxrss;
     if (gs_views_memory_get(st, &r->mem) != GS_OK)
         die("views memory", gs_store_errmsg(st));
-    if (gs_views_compression_get(st, &r->comp) != GS_OK)
+    if (gs_views_compression_get(st, &r->comp) != GS_OK ||
+        gs_views_compression_now(st, &r->comp_now) != GS_OK)
         die("views compression", gs_store_errmsg(st));
 
     time_gets(st, "member", 200000, &r->member_p50_us, &r->member_p99_us);
@@ -471,6 +473,16 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     }
 }
 
+/* "zstd", "lz4", or "auto: zstd" / "auto: lz4" (what was written at
+ * confirmed). */
+static const char *comp_label(const struct result *r)
+{
+    int lz4 = r->comp_now == GS_VIEWS_COMPRESSION_LZ4;
+    if (r->comp == GS_VIEWS_COMPRESSION_AUTO)
+        return lz4 ? "auto: lz4" : "auto: zstd";
+    return lz4 ? "lz4" : "zstd";
+}
+
 static void print_table(const struct result *r, size_t n)
 {
     printf("%-34s", "figure");
@@ -489,8 +501,7 @@ static void print_table(const struct result *r, size_t n)
     } while (0)
     ROW("input MB", ".1f", (double)r[i].bytes / 1e6);
     ROW("frames stored", PRIu64, r[i].frames);
-    ROW("views compression (big families)", "s",
-        r[i].comp == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd");
+    ROW("views compression (big families)", "s", comp_label(&r[i]));
     ROW("baseline: plain read MB/s", ".0f", r[i].read_mbs);
     ROW("baseline: zstd -1 -T1 MB/s", ".1f", r[i].zstd_mbs);
     ROW("baseline: simdjson parse MB/s", ".1f", r[i].parse_mbs);
@@ -529,6 +540,7 @@ static void print_json(const struct result *r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         printf("{\"format\":1,\"shape\":\"%s\",\"scale\":%u,\"views_compression\":\"%s\","
+               "\"views_compression_choice\":\"%s\","
                "\"bytes\":%" PRIu64 ",\"frames\":%" PRIu64
                ",\"read_mbs\":%.1f,\"zstd_mbs\":%.1f,\"parse_mbs\":%.1f,"
                "\"confirm_s\":%.4f,\"snapshot_s\":%.4f,\"snapshot_members\":%" PRIu64
@@ -540,7 +552,10 @@ static void print_json(const struct result *r, size_t n)
                ",\"peak_rss_kb\":%ld,\"confirmed_peak_rss_kb\":%ld,\"queries_peak_rss_kb\":%ld,"
                "\"entity_cache_bytes\":%" PRIu64 ",\"block_cache_bytes\":%" PRIu64
                ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64 "}\n",
-               r[i].shape, r[i].scale, r[i].comp == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd",
+               r[i].shape, r[i].scale, r[i].comp_now == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd",
+               r[i].comp == GS_VIEWS_COMPRESSION_AUTO  ? "auto"
+               : r[i].comp == GS_VIEWS_COMPRESSION_LZ4 ? "lz4"
+                                                       : "zstd",
                r[i].bytes, r[i].frames, r[i].read_mbs, r[i].zstd_mbs, r[i].parse_mbs,
                r[i].confirm_s, r[i].snap_s, r[i].snap_members, r[i].upd_s, r[i].upd_frames,
                r[i].member_p50_us, r[i].member_p99_us, r[i].guild_p50_us, r[i].guild_p99_us,
@@ -581,12 +596,14 @@ int main(int argc, char **argv)
             views_comp = GS_VIEWS_COMPRESSION_ZSTD;
         else if (strcmp(a, "--views-compression") == 0 && v && strcmp(v, "lz4") == 0 && ++i)
             views_comp = GS_VIEWS_COMPRESSION_LZ4;
+        else if (strcmp(a, "--views-compression") == 0 && v && strcmp(v, "auto") == 0 && ++i)
+            views_comp = GS_VIEWS_COMPRESSION_AUTO;
         else {
             fprintf(stderr, "usage: gatestore-bench-e2e [--shape small|default|chunked|large] "
                             "[--scales 1,2,4] [--dir DIR] [--input FILE] [--json] [--keep]\n"
                             "       [--entity-cache-mb N] [--block-cache-mb N] "
                             "[--write-buffer-mb N]   (views memory budgets; 0 = default)\n"
-                            "       [--views-compression zstd|lz4] [--malloc-arenas N]   "
+                            "       [--views-compression auto|zstd|lz4] [--malloc-arenas N]   "
                             "(default 2, as the CLI; 0 = glibc's default)\n");
             return 2;
         }

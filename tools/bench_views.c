@@ -262,7 +262,7 @@ static void usage(void)
           "  --cache-mb N          RocksDB block cache (default: the views' 8)\n"
           "  --entity-cache-mb N   entity cache, 0 = none (default: the views' 40)\n"
           "  --write-buffer-mb N   all write buffers together (default: the views' 16)\n"
-          "  --views-compression zstd|lz4   members, users, presences (default zstd)\n"
+          "  --views-compression auto|zstd|lz4   members, users, presences (default auto)\n"
           "  --serial    commit each apply call in line (no committer thread)\n"
           "  --land-each every call lands its stages before returning (gs_views_apply;\n"
           "              default: gs_views_apply_more, as replays call it)\n"
@@ -296,10 +296,13 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--stage") == 0 && i + 1 < argc)
             tuning.stage_records = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--views-compression") == 0 && i + 1 < argc &&
-                 (strcmp(argv[i + 1], "zstd") == 0 || strcmp(argv[i + 1], "lz4") == 0))
-            tuning.compression = strcmp(argv[++i], "lz4") == 0 ? GS_VIEWS_COMPRESSION_LZ4
-                                                               : GS_VIEWS_COMPRESSION_ZSTD;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                 (strcmp(argv[i + 1], "zstd") == 0 || strcmp(argv[i + 1], "lz4") == 0 ||
+                  strcmp(argv[i + 1], "auto") == 0)) {
+            i++;
+            tuning.compression = strcmp(argv[i], "lz4") == 0    ? GS_VIEWS_COMPRESSION_LZ4
+                                 : strcmp(argv[i], "auto") == 0 ? GS_VIEWS_COMPRESSION_AUTO
+                                                                : GS_VIEWS_COMPRESSION_ZSTD;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage();
             return 0;
         } else if (!file && argv[i][0] != '-')

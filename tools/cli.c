@@ -126,6 +126,8 @@ int gs_cli_parse_compression(const char *s, gs_views_compression *out)
         *out = GS_VIEWS_COMPRESSION_ZSTD;
     else if (strcmp(s, "lz4") == 0)
         *out = GS_VIEWS_COMPRESSION_LZ4;
+    else if (strcmp(s, "auto") == 0)
+        *out = GS_VIEWS_COMPRESSION_AUTO;
     else
         return -1;
     return 0;
@@ -133,7 +135,7 @@ int gs_cli_parse_compression(const char *s, gs_views_compression *out)
 
 const char *gs_cli_compression_name(gs_views_compression c)
 {
-    return c == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd";
+    return c == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : c == GS_VIEWS_COMPRESSION_AUTO ? "auto" : "zstd";
 }
 
 int gs_cli_parse_u64(const char *s, uint64_t *out)

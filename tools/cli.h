@@ -57,7 +57,7 @@ int gs_cli_parse_types(const char *cmd, const char *list, uint32_t *mask);
  * value). 1 if argv[*i] was one of them (*mask set), 0 if not, -1 bad. */
 int gs_cli_rules_arg(const char *cmd, int argc, char **argv, int *i, uint32_t *mask);
 
-/* Parse a views compression name ("zstd", "lz4"). 0 ok, -1 bad. */
+/* Parse a views compression name ("zstd", "lz4", "auto"). 0 ok, -1 bad. */
 int gs_cli_parse_compression(const char *s, gs_views_compression *out);
 /* Its name. */
 const char *gs_cli_compression_name(gs_views_compression c);

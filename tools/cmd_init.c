@@ -8,7 +8,7 @@
 
 static const char usage[] =
     "usage: gatestore [-C STORE] init [--keep TYPES | --drop TYPES] [--views-compression "
-    "zstd|lz4]\n"
+    "auto|zstd|lz4]\n"
     "\n"
     "Create an empty store at STORE (default ./gatestore.db).\n"
     "An existing store is left as it is (exit 0), except that --keep/--drop\n"
@@ -19,11 +19,13 @@ static const char usage[] =
     "               guild,channel,thread,role,member,user,emoji,sticker,\n"
     "               voice_state,presence,stage_instance,scheduled_event; or all)\n"
     "--drop TYPES   the views keep every type but these (e.g. presence,member)\n"
-    "--views-compression zstd|lz4\n"
-    "               how members, users and presences are compressed: zstd\n"
-    "               (default) is smallest; lz4 about doubles point-read speed\n"
-    "               once they outgrow the caches, for 10-17 % more bytes on\n"
-    "               disk. Stored with the views; no rebuild when changed\n";
+    "--views-compression auto|zstd|lz4\n"
+    "               how members, users and presences are compressed: zstd is\n"
+    "               smallest; lz4 about doubles point-read speed once they\n"
+    "               outgrow the caches, for 10-17 % more bytes on disk; auto\n"
+    "               (the default) is zstd until their files pass 3/4 of the\n"
+    "               entity cache budget, then lz4. Stored with the views; no\n"
+    "               rebuild when changed\n";
 
 int cmd_init(gs_cli *cli, int argc, char **argv)
 {

@@ -9,7 +9,7 @@
 
 static const char usage[] =
     "usage: gatestore [-C STORE] views status [--json]\n"
-    "       gatestore [-C STORE] views rebuild [--views-compression zstd|lz4] [--json]\n"
+    "       gatestore [-C STORE] views rebuild [--views-compression auto|zstd|lz4] [--json]\n"
     "       gatestore [-C STORE] views rules [--keep TYPES | --drop TYPES] [--json]\n"
     "\n"
     "status   head LSN of the log, the views' watermark (last LSN applied), lag,\n"
@@ -17,9 +17,10 @@ static const char usage[] =
     "         views could not apply (with LSN and reason; the log keeps them).\n"
     "rebuild  drop the views and replay the whole log into them (needs the writer\n"
     "         lock). Prints the time taken. --views-compression sets how members,\n"
-    "         users and presences are compressed (zstd, the default: smallest; lz4:\n"
-    "         faster point reads once they outgrow the caches). Stored with the\n"
-    "         views; the files written from then on use it.\n"
+    "         users and presences are compressed (zstd: smallest; lz4: faster\n"
+    "         point reads once they outgrow the caches; auto, new stores' default:\n"
+    "         zstd, then lz4 once they pass 3/4 of the entity cache budget). Stored\n"
+    "         with the views; the files written from then on use it.\n"
     "rules    print which entity types the views keep; with --keep or --drop,\n"
     "         change that and rebuild the views from the log (needs the writer\n"
     "         lock). The rules are stored with the views and hold until changed.\n"
@@ -27,7 +28,8 @@ static const char usage[] =
     "         user,emoji,sticker,voice_state,presence,stage_instance,\n"
     "         scheduled_event) or all.\n";
 
-static void print_status(const gs_views_status *s, gs_views_compression comp, int json)
+static void print_status(const gs_views_status *s, gs_views_compression comp,
+                         gs_views_compression now, int json)
 {
     if (json) {
         printf("{\"format\":1,\"head_lsn\":%" PRIu64 ",\"watermark\":%" PRIu64 ",\"lag\":%" PRIu64
@@ -52,7 +54,8 @@ static void print_status(const gs_views_status *s, gs_views_compression comp, in
             gs_cli_json_str(stdout, s->failures[i].reason, strlen(s->failures[i].reason));
             printf("}");
         }
-        printf("],\"compression\":\"%s\",\"rebuilt_on_open\":%s}\n", gs_cli_compression_name(comp),
+        printf("],\"compression\":\"%s\",\"compression_now\":\"%s\",\"rebuilt_on_open\":%s}\n",
+               gs_cli_compression_name(comp), gs_cli_compression_name(now),
                s->rebuilt_on_open ? "true" : "false");
         return;
     }
@@ -65,7 +68,8 @@ static void print_status(const gs_views_status *s, gs_views_compression comp, in
         if (s->types_kept & GS_VIEW_BIT(t))
             printf(" %s", gs_view_type_name(t));
     printf("\ncurrent user:    %" PRIu64 "\n", s->current_user_id);
-    printf("compression:     %s (members, users, presences)\n", gs_cli_compression_name(comp));
+    printf("compression:     %s, %s now (members, users, presences)\n",
+           gs_cli_compression_name(comp), gs_cli_compression_name(now));
     printf("failed records:  %" PRIu64 "\n", s->failed_records);
     for (uint32_t i = 0; i < s->nfailures; i++)
         printf("  lsn %" PRIu64 " %s: %s\n", s->failures[i].lsn, s->failures[i].event,
@@ -181,11 +185,13 @@ int cmd_views(gs_cli *cli, int argc, char **argv)
         rc = gs_views_rebuild(st);
         secs = (double)(gs_mono_ns() - t0) / 1e9;
     }
-    gs_views_compression comp_now = GS_VIEWS_COMPRESSION_ZSTD;
+    gs_views_compression comp_now = GS_VIEWS_COMPRESSION_ZSTD, written = comp_now;
     if (rc == GS_OK)
         rc = gs_views_status_get(st, &s);
     if (rc == GS_OK)
         rc = gs_views_compression_get(st, &comp_now);
+    if (rc == GS_OK)
+        rc = gs_views_compression_now(st, &written);
     if (rc) {
         ec = gs_cli_fail(rc, rebuild ? "views rebuild" : "views", gs_store_errmsg(st));
         gs_store_close(st);
@@ -197,7 +203,7 @@ int cmd_views(gs_cli *cli, int argc, char **argv)
     if (is_rules)
         print_rules(&s, json);
     else
-        print_status(&s, comp_now, json);
+        print_status(&s, comp_now, written, json);
     rc = gs_store_close(st);
     return rc ? gs_cli_fail(rc, "close", gs_open_errmsg()) : GS_EXIT_OK;
 }

@@ -378,7 +378,8 @@ static void load_tombs(gs_views *v)
  * 122.2 -> 120.4/111.5/117.3/112.2/121.2 MB, ingest to confirmed and
  * rebuild within the pairs' noise (chunked, one pair: 112.2 -> 117.2). The
  * batch and parser renewals below stay once a second: each renewal makes
- * the next GUILD_CREATE grow the parser again.
+ * the next GUILD_CREATE grow the parser again. Compression AUTO looks at
+ * the big families' size here too (gs_vdb_auto_compression).
  *
  * The store's applier defers it (gs_views_defer_housekeeping) and calls it
  * after publishing the batch's watermark: inside gs_views_apply it delayed
@@ -393,6 +394,7 @@ static void trim(gs_views *v, int idle)
         return;
     v->last_trim_ns = now;
     malloc_trim(0);
+    gs_vdb_auto_compression(v);
     if (now - v->last_renew_ns < 1000000000ull)
         return;
     v->last_renew_ns = now;

@@ -341,7 +341,8 @@ static int db_destroy(gs_views *v, gs_err *err)
 static gs_views_compression comp_of(const char *val, size_t len)
 {
     uint32_t c = val && len == 4 ? gs_get_be32((const uint8_t *)val) : 0;
-    return c == GS_VIEWS_COMPRESSION_ZSTD || c == GS_VIEWS_COMPRESSION_LZ4
+    return c == GS_VIEWS_COMPRESSION_ZSTD || c == GS_VIEWS_COMPRESSION_LZ4 ||
+                   c == GS_VIEWS_COMPRESSION_AUTO
                ? (gs_views_compression)c
                : GS_VIEWS_COMPRESSION_DEFAULT;
 }
@@ -397,16 +398,84 @@ static void comp_before_wipe(gs_views *v)
     rocksdb_close(db);
 }
 
+/* Switch the big families' flushes and compactions to LZ4. Both settings
+ * are mutable: files already written keep what they were written with and
+ * are read as they are; compactions rewrite them in LZ4 over time. */
+static int big_families_lz4(gs_views *v, gs_err *err)
+{
+    static const char *const keys[2] = {"compression", "bottommost_compression"};
+    static const char *const vals[2] = {"kLZ4Compression", "kLZ4Compression"};
+    char *rerr = NULL;
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
+        if (!big_cf(cf))
+            continue;
+        rocksdb_set_options_cf(v->db, v->cf[cf], 2, keys, vals, &rerr);
+        if (rerr)
+            return gs_vdb_err(err, rerr, "cannot set the views' compression");
+    }
+    atomic_store(&v->lz4_now, 1);
+    return GS_OK;
+}
+
+/* The bytes of the big families' table files now (live, so files a
+ * compaction is about to drop count until it has: a slight overestimate
+ * while the views grow). */
+static uint64_t big_families_bytes(gs_views *v)
+{
+    uint64_t sum = 0, x;
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++)
+        if (big_cf(cf) &&
+            rocksdb_property_int_cf(v->db, v->cf[cf], "rocksdb.live-sst-files-size", &x) == 0)
+            sum += x;
+    return sum;
+}
+
+/* AUTO's threshold. zstd keeps the views smallest, and costs nothing while
+ * the entity cache holds the big families (reads and updates then never
+ * decompress a block); once their files pass half the cache's budget,
+ * their values no longer fit it (in the cache's compact form they take
+ * about 3 times the bytes of their zstd files: the default benchmark
+ * shape's 11-14 MB of files fill 39 MB of the 40 MiB cache), point reads
+ * and updates go to RocksDB and each miss decompresses a block: LZ4 does
+ * that several times faster (README, "Views compression: auto"). The
+ * default shape stays below it; twice that shape passes it two thirds of
+ * the way in (27 MB of files at the end), the large one early in its
+ * snapshots. Without an entity cache, the block cache's budget. */
+static uint64_t auto_threshold(const gs_views *v)
+{
+    if (v->tuning.auto_lz4_bytes)
+        return v->tuning.auto_lz4_bytes;
+    if (v->tuning.no_entity_cache)
+        return or_default(v->tuning.cache_bytes, CACHE_BYTES);
+    return or_default(v->tuning.entity_cache_bytes, ENTITY_CACHE_BYTES) / 2;
+}
+
+void gs_vdb_auto_compression(gs_views *v)
+{
+    if (v->read_only || v->comp != GS_VIEWS_COMPRESSION_AUTO || atomic_load(&v->lz4_now))
+        return;
+    if (big_families_bytes(v) <= auto_threshold(v))
+        return;
+    gs_err e;
+    (void)big_families_lz4(v, &e);
+}
+
 /* Settle the big families' compression once the database is open: the
  * asked-for choice, else the stored one, else zstd (what the families were
  * opened with). A new choice is stored and flushed at once, so it holds for
- * the next open even if this process dies before writing anything. */
+ * the next open even if this process dies before writing anything. AUTO
+ * looks at the families' size now: reopened big views write LZ4 at once. */
 static int settle_compression(gs_views *v, gs_err *err)
 {
     if (!v->comp)
         v->comp = v->stored_comp ? v->stored_comp : GS_VIEWS_COMPRESSION_ZSTD;
-    if (v->read_only)
+    if (v->read_only) {
+        /* Reports what the writer uses (it never writes here). */
+        atomic_store(&v->lz4_now, v->comp == GS_VIEWS_COMPRESSION_LZ4 ||
+                                      (v->comp == GS_VIEWS_COMPRESSION_AUTO &&
+                                       big_families_bytes(v) > auto_threshold(v)));
         return GS_OK;
+    }
     char *rerr = NULL;
     if (v->stored_comp != v->comp) {
         uint8_t u32[4];
@@ -425,19 +494,9 @@ static int settle_compression(gs_views *v, gs_err *err)
             return gs_vdb_err(err, rerr, "cannot store the views' compression");
         v->stored_comp = v->comp;
     }
-    if (v->comp != GS_VIEWS_COMPRESSION_LZ4)
-        return GS_OK;
-    /* Both settings are mutable: flushes and compactions from now on use
-     * LZ4; files already written keep what they were written with. */
-    static const char *const keys[2] = {"compression", "bottommost_compression"};
-    static const char *const vals[2] = {"kLZ4Compression", "kLZ4Compression"};
-    for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
-        if (!big_cf(cf))
-            continue;
-        rocksdb_set_options_cf(v->db, v->cf[cf], 2, keys, vals, &rerr);
-        if (rerr)
-            return gs_vdb_err(err, rerr, "cannot set the views' compression");
-    }
+    if (v->comp == GS_VIEWS_COMPRESSION_LZ4)
+        return big_families_lz4(v, err);
+    gs_vdb_auto_compression(v);
     return GS_OK;
 }
 
@@ -452,7 +511,7 @@ static int write_init_meta(gs_views *v, gs_err *err)
     rocksdb_writebatch_destroy(b);
     if (rerr)
         return gs_vdb_err(err, rerr, "cannot initialize views meta");
-    v->stored_comp = v->comp ? v->comp : GS_VIEWS_COMPRESSION_ZSTD;
+    v->stored_comp = v->comp ? v->comp : GS_VIEWS_COMPRESSION_AUTO;
     return GS_OK;
 }
 
@@ -768,4 +827,9 @@ gs_views_rules gs_views_get_rules(const gs_views *v)
 gs_views_compression gs_views_get_compression(const gs_views *v)
 {
     return v->comp;
+}
+
+gs_views_compression gs_views_get_compression_now(gs_views *v)
+{
+    return atomic_load(&v->lz4_now) ? GS_VIEWS_COMPRESSION_LZ4 : GS_VIEWS_COMPRESSION_ZSTD;
 }

@@ -71,7 +71,7 @@ void gs_vmeta_init_batch(gs_views *v, rocksdb_writebatch_t *b)
     rocksdb_writebatch_put_cf(b, cf, GS_VMETA_FORMAT, strlen(GS_VMETA_FORMAT), (char *)u32, 4);
     gs_be32(u32, v->keep);
     rocksdb_writebatch_put_cf(b, cf, GS_VMETA_RULES, strlen(GS_VMETA_RULES), (char *)u32, 4);
-    gs_be32(u32, v->comp ? (uint32_t)v->comp : GS_VIEWS_COMPRESSION_ZSTD);
+    gs_be32(u32, v->comp ? (uint32_t)v->comp : GS_VIEWS_COMPRESSION_AUTO);
     rocksdb_writebatch_put_cf(b, cf, GS_VMETA_COMP, strlen(GS_VMETA_COMP), (char *)u32, 4);
     gs_be64(u64, 0);
     rocksdb_writebatch_put_cf(b, cf, GS_VMETA_WATERMARK, strlen(GS_VMETA_WATERMARK), (char *)u64,

@@ -76,9 +76,13 @@ typedef struct gs_views_tuning {
     int serial_commit;
     size_t stage_records; /* records per stage (0: apply.c's 256); tests use few */
     /* Block compression of the big families (gs_views_compression); DEFAULT
-     * keeps the stored choice (zstd for new views). A choice other than the
+     * keeps the stored choice (AUTO for new views). A choice other than the
      * stored one is stored at open; no rebuild (FORMAT.md, meta). */
     gs_views_compression compression;
+    /* AUTO's threshold: the big families' table file bytes past which they
+     * are written with LZ4 (0: db.c's, from the cache budgets). Tests make
+     * it small. */
+    uint64_t auto_lz4_bytes;
 } gs_views_tuning;
 
 /* gs_views_open with tuning (may be NULL). */
@@ -101,8 +105,12 @@ int gs_views_close(gs_views *v, gs_err *err);
 uint64_t gs_views_watermark(gs_views *v);
 /* The rules the views were built with. */
 gs_views_rules gs_views_get_rules(const gs_views *v);
-/* The compression of the big families in force (ZSTD or LZ4). */
+/* The compression choice of the big families in force (ZSTD, LZ4 or
+ * AUTO). */
 gs_views_compression gs_views_get_compression(const gs_views *v);
+/* What their flushes and compactions write now: ZSTD or LZ4 (AUTO: ZSTD
+ * until the families pass its threshold). Thread-safe. */
+gs_views_compression gs_views_get_compression_now(gs_views *v);
 
 /*
  * Apply n records (ascending LSN). Records with lsn <= watermark are

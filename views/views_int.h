@@ -98,6 +98,10 @@ struct gs_views {
     /* Big families' compression: asked for (tuning, DEFAULT = stored), then
      * in force once open; and what the meta family holds (DEFAULT: none). */
     gs_views_compression comp, stored_comp;
+    /* 1 once the big families are written with LZ4: comp LZ4, or AUTO past
+     * its threshold (db.c, gs_vdb_auto_compression). Never goes back to 0
+     * in an open: a wipe keeps the options. Read by other threads. */
+    _Atomic int lz4_now;
     gs_views_tuning tuning;
 
     /* Entity values as committed (cache.h). Lookups hold cache_lock for
@@ -159,6 +163,13 @@ int gs_vdb_err(gs_err *err, char *rocks_msg, const char *what);
 /* The bound of all active write buffers together (db.c's default or the
  * tuning). */
 size_t gs_vdb_write_buffer_budget(const gs_views *v);
+/* Compression AUTO: once the big families' files pass the threshold
+ * (gs_views_tuning.auto_lz4_bytes), flushes and compactions of those
+ * families write LZ4 from then on. Cheap when there is nothing to do; a
+ * failure leaves zstd in force and is retried at the next call (the choice
+ * is about speed, never about what the views hold). Writable views; the
+ * thread that applies, or any with it idle. */
+void gs_vdb_auto_compression(gs_views *v);
 
 /* ---- apply.c ---- */
 
