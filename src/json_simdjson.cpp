@@ -11,6 +11,7 @@
 extern "C" {
 #include "json.h"
 }
+#include "decimal.h"
 
 #include <simdjson.h>
 
@@ -388,19 +389,7 @@ extern "C" int gs_json_snowflake(gs_jval v, uint64_t *out)
     std::string_view sv;
     if (e.get_string().get(sv) != simdjson::SUCCESS)
         return -1;
-    if (sv.empty() || sv.size() > 20)
-        return -1;
-    uint64_t x = 0;
-    for (char c : sv) {
-        if (c < '0' || c > '9')
-            return -1;
-        unsigned d = static_cast<unsigned>(c - '0');
-        if (x > (UINT64_MAX - d) / 10)
-            return -1;
-        x = x * 10 + d;
-    }
-    *out = x;
-    return 0;
+    return gs_dec_u64(sv.data(), sv.size(), out) ? 0 : -1;
 }
 
 /* array::size and object::size saturate at 0xFFFFFF (the tape keeps 24 bits);

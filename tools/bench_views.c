@@ -16,6 +16,7 @@
  * To profile the update phase alone: GS_BENCH_PERF_CTL=FIFO makes the bench
  * write "enable" to FIFO before the first update-phase apply call and
  * "disable" after the last, for `perf record -D -1 --control fifo:FIFO`.
+ * GS_BENCH_PERF_PHASE=snapshot does the same for the snapshot phase.
  */
 #include "gs_common.h"
 
@@ -60,8 +61,11 @@ static uint64_t thread_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* perf's control FIFO (GS_BENCH_PERF_CTL), or NULL. */
+/* perf's control FIFO (GS_BENCH_PERF_CTL), or NULL; the phase it covers
+ * (GS_BENCH_PERF_PHASE: 0 snapshot, 1 update, the default). */
 static FILE *perf_ctl;
+static int perf_phase = 1;
+static int perf_on;
 
 static void perf_say(const char *cmd)
 {
@@ -106,8 +110,13 @@ static void flush(gs_views *v, pending *p, phase *ph)
     int which = p->snapshot ? 0 : 1;
     if (flying != which)
         settle(v, ph);
-    if (!p->snapshot && ph[1].batches == 0)
+    if (which == perf_phase && !perf_on) {
         perf_say("enable\n");
+        perf_on = 1;
+    } else if (which != perf_phase && perf_on) {
+        perf_say("disable\n");
+        perf_on = 0;
+    }
     gs_err err;
     uint64_t t0 = gs_mono_ns(), c0 = thread_cpu_ns();
     int rc = land_each ? gs_views_apply(v, p->recs, p->n, &err)
@@ -327,6 +336,9 @@ int main(int argc, char **argv)
     if (!f)
         die(file, "cannot open");
     const char *ctl = getenv("GS_BENCH_PERF_CTL");
+    const char *ctl_phase = getenv("GS_BENCH_PERF_PHASE");
+    if (ctl_phase && strcmp(ctl_phase, "snapshot") == 0)
+        perf_phase = 0;
     if (ctl && !(perf_ctl = fopen(ctl, "w")))
         die(ctl, "cannot open the perf control FIFO");
     gs_err err;

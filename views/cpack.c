@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "cpack.h"
+#include "decimal.h"
 #include "keycmp.h"
 
 #define CP_TOK      0xc1
@@ -162,28 +163,12 @@ static int put(wbuf *w, const void *d, size_t n)
     return 0;
 }
 
+/* Canonical decimal only (no leading zero): decoding writes it back so. */
 static int digits_id(const char *s, size_t n, uint64_t *out)
 {
-    if (n == 0 || n > 20 || s[0] < '1' || s[0] > '9')
+    if (n == 0 || s[0] < '1' || s[0] > '9')
         return 0;
-    uint64_t x = 0;
-    /* Only a 20-digit number can pass 2^64 - 1: the first 19 digits never
-     * overflow, so only the last one of 20 needs the check. */
-    size_t safe = n < 20 ? n : 19;
-    for (size_t i = 0; i < safe; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (d > 9)
-            return 0;
-        x = x * 10 + d;
-    }
-    if (n == 20) {
-        unsigned d = (unsigned)(s[19] - '0');
-        if (d > 9 || x > (UINT64_MAX - d) / 10)
-            return 0;
-        x = x * 10 + d;
-    }
-    *out = x;
-    return 1;
+    return gs_dec_u64(s, n, out);
 }
 
 static int hexval(char c)
@@ -418,18 +403,22 @@ size_t gs_cpack_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
             return 0;
         pending--;
         if (is_str) {
-            uint8_t t[20];
+            /* The code is built where it goes, after the verbatim run (a
+             * failed try leaves bytes past w.len, which count for
+             * nothing): built in a local array and copied out, its reload
+             * stalled on the stores just made (a sixth of the encoder's
+             * samples). Near the end of the output, the local array. */
+            size_t rl = (size_t)(p - run);
+            uint8_t local[20];
+            uint8_t *t = w.cap - w.len >= rl + sizeof(local) ? w.p + w.len + rl : local;
             size_t tn = code_str(p, hlen, (const char *)p + hlen, body, t);
             if (tn) {
-                if (put(&w, run, (size_t)(p - run)) != 0)
-                    return 0;
-                if (w.cap - w.len >= sizeof(t)) {
-                    /* A constant-size copy (two vector moves) instead of a
-                     * call; the bytes past tn are overwritten or unused. */
-                    memcpy(w.p + w.len, t, sizeof(t));
-                    w.len += tn;
-                } else if (put(&w, t, tn) != 0) {
-                    return 0;
+                if (t == local) {
+                    if (put(&w, run, rl) != 0 || put(&w, local, tn) != 0)
+                        return 0;
+                } else {
+                    memcpy(w.p + w.len, run, rl);
+                    w.len += rl + tn;
                 }
                 run = p + hlen + body;
             }
