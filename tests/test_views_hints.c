@@ -132,10 +132,79 @@ static void test_hinted_keys_are_written(void **state)
     gs_tv_rmtree(dir);
 }
 
+/* A snapshot's member loop asks for each member's keys a few members ahead
+ * (gs_vahead): for every element of a GUILD_MEMBERS_CHUNK and of a
+ * GUILD_CREATE's members, the keys named are ones the put wrote. */
+static void test_snapshot_ahead_keys_are_written(void **state)
+{
+    (void)state;
+    char dir[256];
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views *v;
+    assert_int_equal(gs_views_open(dir, NULL, &v, NULL), GS_OK);
+    char *frames = malloc(8192);
+    assert_non_null(frames);
+    size_t o = 0;
+    for (int which = 0; which < 2; which++) {
+        o += (size_t)snprintf(
+            frames + o, 8192 - o,
+            which
+                ? "{\"op\":0,\"t\":\"GUILD_MEMBERS_CHUNK\",\"d\":{\"guild_id\":\"1\",\"members\":["
+                : "{\"op\":0,\"t\":\"GUILD_CREATE\",\"d\":{\"id\":\"1\",\"name\":\"g\",\"members\":"
+                  "[");
+        for (int i = 0; i < 13; i++)
+            o += (size_t)snprintf(frames + o, 8192 - o,
+                                  "%s{\"user\":{\"id\":\"%d\",\"username\":\"u%d\"},\"roles\":[]}",
+                                  i ? "," : "", 100 * (which + 1) + i, i);
+        o += (size_t)snprintf(frames + o, 8192 - o, "]}}\n");
+    }
+    gs_tv_file f;
+    gs_tv_load_text(frames, &f);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(gs_tv_apply(v, &f, 0, f.n, f.n), GS_OK);
+    gs_tv_free(&f);
+    char *dump = gs_tv_dump(v);
+    gs_json *p;
+    assert_int_equal(gs_json_create(1u << 20, 64, &p, NULL), GS_OK);
+    char *line = strtok(frames, "\n");
+    size_t checked = 0;
+    for (; line; line = strtok(NULL, "\n")) {
+        gs_jval root, d, arr, e;
+        assert_int_equal(gs_json_parse(p, line, strlen(line), strlen(line), &root, NULL), GS_OK);
+        assert_true(gs_json_getz(root, "d", &d) && gs_json_getz(d, "members", &arr));
+        gs_jiter it;
+        gs_json_arr_begin(arr, &it);
+        while (gs_json_arr_next(&it, &e) == 1) {
+            gs_vhint_key k[2];
+            assert_int_equal(gs_vahead_keys(1, e, k), 2);
+            for (int i = 0; i < 2; i++) {
+                char want[128];
+                key_line(&k[i], want, sizeof(want));
+                if (strncmp(dump, want, strlen(want)) != 0 && !strstr(dump, want))
+                    fail_msg("prefetched key %s is not in the views", want);
+                checked++;
+            }
+        }
+    }
+    assert_int_equal(checked, 2 * 2 * 13);
+    /* No user id: nothing named. */
+    gs_jval root;
+    const char *bad = "{\"user\":{\"name\":\"x\"}}";
+    assert_int_equal(gs_json_parse(p, bad, strlen(bad), strlen(bad), &root, NULL), GS_OK);
+    gs_vhint_key k[2];
+    assert_int_equal(gs_vahead_keys(1, root, k), 0);
+    gs_json_destroy(p);
+    free(dump);
+    free(frames);
+    assert_int_equal(gs_views_close(v, NULL), GS_OK);
+    gs_tv_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hinted_keys_are_written),
+        cmocka_unit_test(test_snapshot_ahead_keys_are_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -150,8 +150,11 @@ int gs_vh_guild_create(gs_vtx *tx, gs_jval d)
     if (rc == GS_OK && gs_json_getz(d, "members", &arr) && gs_json_type(arr) != GS_JNULL) {
         if (gs_json_type(arr) != GS_JARRAY)
             return gs_vtx_bad(tx, "d.members is not an array");
+        gs_vahead ahead;
+        gs_vahead_begin(tx, &ahead, arr, g);
         gs_json_arr_begin(arr, &it);
         while (rc == GS_OK && gs_json_arr_next(&it, &e) == 1) {
+            gs_vahead_step(tx, &ahead);
             rc = gs_vreq_obj(tx, e, "d.members[]");
             if (rc == GS_OK)
                 rc = gs_vmember_put(tx, g, e, NULL, GS_VW_MERGE);

@@ -439,6 +439,9 @@ typedef struct gs_vhint_key {
     uint8_t key[16];
 } gs_vhint_key;
 size_t gs_vhint_keys(int hint, gs_jval d, gs_vhint_key *out, size_t max);
+/* The keys a snapshot's member put of array element e reads (its member,
+ * its user) into out: 2, or 0 if e has no user id (gs_vahead). */
+size_t gs_vahead_keys(uint64_t guild, gs_jval e, gs_vhint_key out[2]);
 
 /* Handlers, one file per entity family. */
 int gs_vh_ready(gs_vtx *tx, gs_jval d);
@@ -473,6 +476,17 @@ int gs_vh_sched_delete(gs_vtx *tx, gs_jval d);
 /* Shared by handlers of several files. */
 /* user may be NULL (then member.user is used); a member needs a user id. */
 int gs_vmember_put(gs_vtx *tx, uint64_t guild, gs_jval member, const gs_jval *user, int mode);
+/* A snapshot's member array walked a few elements ahead of its puts, to ask
+ * the CPU cache for the entity cache entries each put will read (its
+ * member and its user): the bucket 8 members ahead, then its first entry
+ * 4 ahead. Begin with the array, step once before each member's put. */
+typedef struct gs_vahead {
+    gs_jiter far, near;
+    uint64_t guild;
+    int on;
+} gs_vahead;
+void gs_vahead_begin(gs_vtx *tx, gs_vahead *a, gs_jval arr, uint64_t guild);
+void gs_vahead_step(gs_vtx *tx, gs_vahead *a);
 int gs_vuser_put(gs_vtx *tx, gs_jval user, int only_if_known, uint64_t *id_out);
 int gs_vpresence_put(gs_vtx *tx, uint64_t guild, gs_jval presence);
 int gs_vvoice_put(gs_vtx *tx, uint64_t guild, uint64_t user, gs_jval vs);
