@@ -41,8 +41,11 @@ static char *dump(gs_views *v, size_t *len)
     return buf;
 }
 
-/* Views rebuilt from log_dir up to until (0 = all), dumped. */
-static char *rebuilt_dump(const char *store, const char *log_dir, uint64_t until, size_t *len)
+/* Views rebuilt from log_dir up to until (0 = all), dumped. They are given
+ * the compression choice of the views compared (comp), which the dump
+ * shows in meta: a store made before AUTO existed holds zstd. */
+static char *rebuilt_dump(const char *store, const char *log_dir, uint64_t until,
+                          gs_views_compression comp, size_t *len)
 {
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s.rebuild", store);
@@ -50,7 +53,9 @@ static char *rebuilt_dump(const char *store, const char *log_dir, uint64_t until
     gs_views *v = NULL;
     gs_err err;
     char *out = NULL;
-    if (gs_views_open(dir, NULL, &v, &err) == GS_OK &&
+    gs_views_tuning t = {0};
+    t.compression = comp;
+    if (gs_views_open_tuned(dir, NULL, &t, &v, &err) == GS_OK &&
         gs_views_catch_up(v, log_dir, NULL, until, NULL, &err) == GS_OK)
         out = dump(v, len);
     else
@@ -101,8 +106,9 @@ int gs_crash_views_pre(const char *store, uint64_t round)
     }
     size_t alen = 0, blen = 0;
     char *a = dump(v, &alen);
+    gs_views_compression comp = gs_views_get_compression(v);
     gs_views_close(v, &err);
-    char *b = wm ? rebuilt_dump(store, ldir, wm, &blen) : NULL;
+    char *b = wm ? rebuilt_dump(store, ldir, wm, comp, &blen) : NULL;
     int res = wm ? compare(a, alen, b, blen, "views as the crash left them", round) : 0;
     free(a);
     free(b);
@@ -125,7 +131,7 @@ int gs_crash_check_views(gs_store *st, uint64_t head, uint64_t round)
     char *a = dump(v, &alen);
     char store[4096];
     snprintf(store, sizeof(store), "%s", gs_store_log_dir(st));
-    char *b = rebuilt_dump(store, gs_store_log_dir(st), 0, &blen);
+    char *b = rebuilt_dump(store, gs_store_log_dir(st), 0, gs_views_get_compression(v), &blen);
     int res = compare(a, alen, b, blen, "views after reopen", round);
     free(a);
     free(b);
