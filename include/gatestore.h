@@ -507,8 +507,10 @@ GS_API int gs_views_status_get(gs_store *st, gs_views_status *out);
 GS_API int gs_views_compression_get(gs_store *st, gs_views_compression *out);
 /* What the large families' flushes and compactions write now:
  * GS_VIEWS_COMPRESSION_ZSTD or _LZ4 (with AUTO, zstd until the families
- * pass its threshold). Files written before may hold the other. GS_EVIEW
- * when the store has no views. Thread-safe. */
+ * pass its threshold). Files written before may hold the other. On a
+ * read-only store, what a writer with the default memory budgets would
+ * write at the families' present size. GS_EVIEW when the store has no
+ * views. Thread-safe. */
 GS_API int gs_views_compression_now(gs_store *st, gs_views_compression *out);
 
 /* Memory the views of this process hold now, in bytes. The entity cache,

@@ -10,9 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Encode the msgpack value in[0..len) into out[0..cap). Returns the
- * encoded length, or 0 if in is not one well-formed msgpack value or out
- * is too small. Thread-safe. */
+/* Encode the msgpack value in[0..len) into out[0..cap), which must not
+ * overlap it (anything in out past the returned length may be written).
+ * Returns the encoded length, or 0 if in is not one well-formed msgpack
+ * value or out is too small. Thread-safe. */
 size_t gs_cpack_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
 /* Decode what gs_cpack_encode wrote back to the exact original bytes.
  * Returns the decoded length, 0 if damaged or out is too small. */

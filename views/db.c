@@ -470,7 +470,9 @@ static int settle_compression(gs_views *v, gs_err *err)
     if (!v->comp)
         v->comp = v->stored_comp ? v->stored_comp : GS_VIEWS_COMPRESSION_ZSTD;
     if (v->read_only) {
-        /* Reports what the writer uses (it never writes here). */
+        /* This open writes nothing: report what a writer with the
+         * default budgets would write at these sizes (a writer in another
+         * process may have other budgets, so this is the best guess). */
         atomic_store(&v->lz4_now, v->comp == GS_VIEWS_COMPRESSION_LZ4 ||
                                       (v->comp == GS_VIEWS_COMPRESSION_AUTO &&
                                        big_families_bytes(v) > auto_threshold(v)));
