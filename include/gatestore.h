@@ -194,13 +194,13 @@ GS_API int gs_options_set_views_memory(gs_options *opts, uint64_t entity_cache_b
  * - GS_VIEWS_COMPRESSION_LZ4: about twice the point-read speed once those
  *   families outgrow the caches, for 10-17 % more bytes on disk (README,
  *   "Views compression", has the figures);
- * - GS_VIEWS_COMPRESSION_AUTO (the default for new views, since 0.1.0's
- *   sixth session): zstd while those families are small enough for the
- *   entity cache, LZ4 from the moment their files pass three quarters of
- *   its budget (the block cache's without one). Checked at open and about
- *   once a second while applying; once switched, an open stays LZ4. The
- *   large benchmark shape: ingest to confirmed 15.6 -> 12.8 s, member get
- *   p50 25 -> 16 us (README, "Views compression: auto").
+ * - GS_VIEWS_COMPRESSION_AUTO (the default for new views): zstd while
+ *   those families are small enough for the entity cache, LZ4 from the
+ *   moment their files pass half its budget (the block cache's without
+ *   one). Checked at open and at most every 250 ms while applying; once
+ *   switched, an open stays LZ4. The large benchmark shape: ingest to
+ *   confirmed 15.7 -> 12.7-13.2 s, member get p50 23-25 -> 16 us (README,
+ *   "Views compression: auto").
  * The other families stay zstd. Not set (GS_VIEWS_COMPRESSION_DEFAULT): the
  * views keep the choice they were built with (views built before AUTO
  * existed hold zstd). Set: the choice is stored with the views and holds

@@ -48,7 +48,7 @@ static const char usage[] =
     "                       is smallest; lz4 about doubles point-read speed once\n"
     "                       they outgrow the caches, for about 15 % more bytes on\n"
     "                       disk; auto (new stores) is zstd until their files pass\n"
-    "                       3/4 of the entity cache budget, then lz4. Stored with\n"
+    "                       half the entity cache budget, then lz4. Stored with\n"
     "                       the views (later runs keep it); no rebuild: the files\n"
     "                       written from then on use it\n"
     "  --json               print the summary as one JSON object on stdout\n"

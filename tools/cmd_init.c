@@ -23,7 +23,7 @@ static const char usage[] =
     "               how members, users and presences are compressed: zstd is\n"
     "               smallest; lz4 about doubles point-read speed once they\n"
     "               outgrow the caches, for 10-17 % more bytes on disk; auto\n"
-    "               (the default) is zstd until their files pass 3/4 of the\n"
+    "               (the default) is zstd until their files pass half the\n"
     "               entity cache budget, then lz4. Stored with the views; no\n"
     "               rebuild when changed\n";
 

@@ -19,7 +19,7 @@ static const char usage[] =
     "         lock). Prints the time taken. --views-compression sets how members,\n"
     "         users and presences are compressed (zstd: smallest; lz4: faster\n"
     "         point reads once they outgrow the caches; auto, new stores' default:\n"
-    "         zstd, then lz4 once they pass 3/4 of the entity cache budget). Stored\n"
+    "         zstd, then lz4 once they pass half the entity cache budget). Stored\n"
     "         with the views; the files written from then on use it.\n"
     "rules    print which entity types the views keep; with --keep or --drop,\n"
     "         change that and rebuild the views from the log (needs the writer\n"
