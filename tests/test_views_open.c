@@ -340,13 +340,16 @@ static void assert_written(gs_views *v, const char *dir, int lz4)
     const char *want = lz4 ? "kLZ4Compression" : "kZSTD";
     static const char *const big[] = {"member", "user", "presence"};
     for (size_t i = 0; i < GS_ARRAY_LEN(big); i++) {
+        /* Flushes are LZ4 whatever the choice; the last level follows it. */
         cf_option(dir, big[i], "compression", val, sizeof(val));
-        assert_string_equal(val, want);
+        assert_string_equal(val, "kLZ4Compression");
         cf_option(dir, big[i], "bottommost_compression", val, sizeof(val));
         assert_string_equal(val, want);
     }
-    /* The small families stay zstd whatever the choice. */
+    /* The small families' last level stays zstd whatever the choice. */
     cf_option(dir, "channel", "compression", val, sizeof(val));
+    assert_string_equal(val, "kLZ4Compression");
+    cf_option(dir, "channel", "bottommost_compression", val, sizeof(val));
     assert_string_equal(val, "kZSTD");
 }
 
@@ -573,6 +576,87 @@ static void test_compression_auto(void **state)
     gs_tv_rmtree(dir);
 }
 
+/* L0 files of every family together (RocksDB's property). */
+static int l0_files(gs_views *v)
+{
+    int n = 0;
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
+        char *p = rocksdb_property_value_cf(v->db, v->cf[cf], "rocksdb.num-files-at-level0");
+        assert_non_null(p);
+        n += atoi(p);
+        rocksdb_free(p);
+    }
+    return n;
+}
+
+static gs_views *open_close_compact(const char *dir, int no_close_compact)
+{
+    gs_views_tuning t = {0};
+    t.no_close_compact = no_close_compact;
+    gs_views *v;
+    assert_int_equal(gs_views_open_tuned(dir, NULL, &t, &v, NULL), GS_OK);
+    return v;
+}
+
+/* The close compacts families that are mostly L0 (db.c, close_compact):
+ * views that never reached a compaction close with no L0 file and the same
+ * data; a family whose last level holds most of its bytes keeps its L0. */
+static void test_close_compacts_small_l0(void **state)
+{
+    (void)state;
+    char dir[256];
+    /* Not compacted at close (the switch off): L0 files remain. */
+    gs_tv_tmpdir(dir, sizeof(dir));
+    gs_views *v = open_close_compact(dir, 1);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 5), GS_OK);
+    char *ref = gs_tv_dump(v);
+    gs_views_close(v, NULL);
+    v = open_close_compact(dir, 1);
+    assert_true(l0_files(v) > 0);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+
+    /* Compacted at close: no L0 file, the same dump. */
+    gs_tv_tmpdir(dir, sizeof(dir));
+    v = open_close_compact(dir, 0);
+    assert_int_equal(gs_tv_apply(v, &gs_tv_scen, 0, gs_tv_scen.n, 5), GS_OK);
+    gs_views_close(v, NULL);
+    v = open_close_compact(dir, 1);
+    assert_int_equal(l0_files(v), 0);
+    char *d = gs_tv_dump(v);
+    assert_string_equal(d, ref);
+    free(d);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+
+    free(ref);
+
+    /* Mostly in the last level: a few records after a full compaction of
+     * 3 000 leave L0 files far smaller than half of their families, which
+     * the close keeps; the dump is the one of views never compacted. */
+    char ref_dir[256];
+    gs_tv_tmpdir(ref_dir, sizeof(ref_dir));
+    v = open_close_compact(ref_dir, 1);
+    assert_int_equal(gs_tv_apply_stream(v, 1, 3010, 64), GS_OK);
+    ref = gs_tv_dump(v);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(ref_dir);
+    gs_tv_tmpdir(dir, sizeof(dir));
+    v = open_close_compact(dir, 0);
+    assert_int_equal(gs_tv_apply_stream(v, 1, 3000, 64), GS_OK);
+    compact_all(v);
+    assert_int_equal(gs_tv_apply_stream(v, 3001, 3010, 64), GS_OK);
+    gs_views_close(v, NULL);
+    v = open_close_compact(dir, 1);
+    assert_true(l0_files(v) > 0);
+    d = gs_tv_dump(v);
+    assert_string_equal(d, ref);
+    free(d);
+    gs_views_close(v, NULL);
+    gs_tv_rmtree(dir);
+    free(ref);
+}
+
 static void add_family(gs_views *v, const char *name)
 {
     char *rerr = NULL;
@@ -651,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_compression_absent_or_damaged),
         cmocka_unit_test(test_compression_kept_by_recovery_wipes),
         cmocka_unit_test(test_compression_auto),
+        cmocka_unit_test(test_close_compacts_small_l0),
     };
     return cmocka_run_group_tests(tests, gs_tv_scen_setup, gs_tv_scen_teardown);
 }

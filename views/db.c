@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "pipe.h"
@@ -119,12 +120,16 @@ static size_t or_default(size_t x, size_t def)
 static void cf_options(gs_views *v, rocksdb_options_t *o, int cf)
 {
     rocksdb_options_set_block_based_table_factory(o, v->bbto);
-    /* zstd level 1 for flushes and every level above the last: at the 8 KiB
-     * blocks of the views it is 28 % smaller than LZ4 (member values of the
-     * default shape, 6.6 -> 4.7 MB) and level 3 gains nothing over it there;
-     * at close about a third of the views' bytes are still in L0. */
-    rocksdb_options_set_compression(o, rocksdb_zstd_compression);
-    rocksdb_options_set_compression_options(o, -14, 1, 0, 0);
+    /* LZ4 for flushes and every level above the last. zstd level 1 there
+     * made L0 28 % smaller than LZ4 (member values of the default shape,
+     * 6.6 -> 4.7 MB), which counted while the views closed with their data
+     * in L0 (the default shape never reaches a compaction: 7 L0 files per
+     * family at close). Now the close compacts such families into the last
+     * level (close_compact), so L0's size only lasts while the views are
+     * open, and LZ4 costs the flush thread a fraction of zstd's CPU (half
+     * of its samples were libzstd): README, "LZ4 flushes, compaction at
+     * close". */
+    rocksdb_options_set_compression(o, rocksdb_lz4_compression);
     /* The last level holds most of the data and is written only by
      * compactions (background): zstd there took the views of the default
      * benchmark shape from 28 to 22 MB when flushes were LZ4. */
@@ -799,6 +804,97 @@ const char *gs_views_wiped_reason(const gs_views *v)
     return v && v->wiped ? v->wiped_reason : NULL;
 }
 
+/* Families whose table files total at most this are compacted at close
+ * when at least half of their bytes are still in L0 (close_compact). */
+#define CLOSE_COMPACT_MAX_BYTES (64u << 20)
+/* Free space the close compaction leaves beside its own estimate. */
+#define CLOSE_COMPACT_SPARE (8u << 20)
+
+/* Per family: bytes in L0 and in all (with mem, what the memtables hold
+ * counts as L0: the close's flush puts it there). 0, or -1 if RocksDB
+ * cannot list its files. */
+static int level_bytes(gs_views *v, int mem, uint64_t l0[GS_VCF_COUNT], uint64_t all[GS_VCF_COUNT])
+{
+    memset(l0, 0, GS_VCF_COUNT * sizeof(l0[0]));
+    memset(all, 0, GS_VCF_COUNT * sizeof(all[0]));
+    const rocksdb_livefiles_t *lf = rocksdb_livefiles(v->db);
+    if (!lf)
+        return -1;
+    int n = rocksdb_livefiles_count(lf);
+    for (int i = 0; i < n; i++) {
+        const char *name = rocksdb_livefiles_column_family_name(lf, i);
+        for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
+            if (!name || strcmp(name, cf_names[cf]) != 0)
+                continue;
+            size_t sz = rocksdb_livefiles_size(lf, i);
+            all[cf] += sz;
+            if (rocksdb_livefiles_level(lf, i) == 0)
+                l0[cf] += sz;
+        }
+    }
+    rocksdb_livefiles_destroy(lf);
+    for (int cf = 0; mem && cf < GS_VCF_COUNT; cf++) {
+        uint64_t m = 0;
+        if (rocksdb_property_int_cf(v->db, v->cf[cf], "rocksdb.cur-size-all-mem-tables", &m) == 0) {
+            l0[cf] += m;
+            all[cf] += m;
+        }
+    }
+    return 0;
+}
+
+/* Which families the close compacts (a bit each), and the bytes they hold. */
+static uint32_t compactable(const uint64_t l0[GS_VCF_COUNT], const uint64_t all[GS_VCF_COUNT],
+                            uint64_t *bytes)
+{
+    uint32_t set = 0;
+    *bytes = 0;
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++)
+        if (l0[cf] && 2 * l0[cf] >= all[cf] && all[cf] <= CLOSE_COMPACT_MAX_BYTES) {
+            set |= 1u << cf;
+            *bytes += all[cf];
+        }
+    return set;
+}
+
+/* Flushes write LZ4 (cheap on the flush thread) and L0 is compacted only at
+ * 8 files, so views that never reached a compaction (the default benchmark
+ * shape: every family's data in 7 L0 files at close) would stay on disk in
+ * LZ4 blocks with every version of their keys. At close, such families
+ * (half their bytes or more in L0, 64 MiB at most in all, so the
+ * compaction is bounded) are compacted into their last level, zstd level 3
+ * (or LZ4 where auto or lz4 chose it). The close's own flush must come
+ * first and be atomic across families (the watermark must not get ahead
+ * of their data: WAL off), which only rocksdb_close does: so the database
+ * is closed, reopened and compacted; its memtables are empty then and the
+ * compaction flushes nothing. Skipped when the file system lacks the room
+ * for the compaction's output and a margin: a write failing inside
+ * RocksDB is worse than a few MB of L0 (Debian's build asserts on some
+ * of those paths). A failure leaves the files as they were. */
+static void close_compact(gs_views *v)
+{
+    uint64_t l0[GS_VCF_COUNT], all[GS_VCF_COUNT], need;
+    if (level_bytes(v, 1, l0, all) != 0 || !compactable(l0, all, &need))
+        return;
+    struct statvfs fs;
+    if (statvfs(v->dir, &fs) != 0 ||
+        (uint64_t)fs.f_bavail * fs.f_frsize < need + CLOSE_COMPACT_SPARE)
+        return;
+    int lz4 = atomic_load(&v->lz4_now);
+    db_close(v);
+    gs_err e;
+    if (db_open(v, 0, &e) != GS_OK)
+        return; /* (the next open reports it) */
+    if (lz4 && big_families_lz4(v, &e) != GS_OK)
+        return;
+    if (level_bytes(v, 0, l0, all) != 0)
+        return;
+    uint32_t set = compactable(l0, all, &need);
+    for (int cf = 0; cf < GS_VCF_COUNT; cf++)
+        if (set & (1u << cf))
+            rocksdb_compact_range_cf(v->db, v->cf[cf], NULL, 0, NULL, 0);
+}
+
 int gs_views_close(gs_views *v, gs_err *err)
 {
     if (!v)
@@ -806,6 +902,8 @@ int gs_views_close(gs_views *v, gs_err *err)
     /* A stage still in flight (gs_views_apply_more) lands first; if its
      * write failed, the views close at the stage before, and say so. */
     int rc = v->read_only ? GS_OK : gs_views_settle(v, err);
+    if (rc == GS_OK && !v->read_only && v->db && !v->tuning.no_close_compact)
+        close_compact(v);
     /* rocksdb_close flushes every column family with unpersisted data in
      * one atomic flush (atomic_flush is on and the WAL is off). */
     views_free(v);

@@ -83,6 +83,9 @@ typedef struct gs_views_tuning {
      * are written with LZ4 (0: db.c's, from the cache budgets). Tests make
      * it small. */
     uint64_t auto_lz4_bytes;
+    /* 1: the close leaves L0 as it is (db.c, close_compact); for
+     * measurements and tests. */
+    int no_close_compact;
 } gs_views_tuning;
 
 /* gs_views_open with tuning (may be NULL). */
