@@ -245,7 +245,12 @@ GS_API int gs_store_open(const char *path, const gs_options *opts, gs_store **ou
 /* Message for the last gs_store_open that failed on this thread. */
 GS_API const char *gs_open_errmsg(void);
 /* Flush, fsync (unless GS_DURABILITY_OFF... which fsyncs here too) and close.
- * Returns the first error met while flushing; the handle is freed anyway. */
+ * Returns the first error met while flushing; the handle is freed anyway.
+ * A writable store's views that are mostly unflushed-and-uncompacted data
+ * (at most 64 MiB a family) are compacted before the close returns: about
+ * 0.3 s for the default benchmark shape (200 guilds, 100 000 members), whose
+ * views then take 13 MB on disk instead of 18-22 (views/FORMAT.md,
+ * section 5). Larger views close without it. */
 GS_API int gs_store_close(gs_store *st);
 /* Message for the last failed call on this store. Owned by the store, valid
  * until the next call on it. Never NULL. */
