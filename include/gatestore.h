@@ -246,8 +246,9 @@ GS_API int gs_store_open(const char *path, const gs_options *opts, gs_store **ou
 GS_API const char *gs_open_errmsg(void);
 /* Flush, fsync (unless GS_DURABILITY_OFF... which fsyncs here too) and close.
  * Returns the first error met while flushing; the handle is freed anyway.
- * A writable store's views that are mostly unflushed-and-uncompacted data
- * (at most 64 MiB a family) are compacted before the close returns: about
+ * A writable store's view families that are still mostly in RocksDB's
+ * level 0 (flushed, never compacted; at most 64 MiB a family) are
+ * compacted before the close returns: about
  * 0.3 s for the default benchmark shape (200 guilds, 100 000 members), whose
  * views then take 13 MB on disk instead of 18-22 (views/FORMAT.md,
  * section 5). Larger views close without it. */
