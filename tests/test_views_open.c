@@ -321,13 +321,23 @@ static void cf_option(const char *dir, const char *cf, const char *key, char *ou
     fclose(f);
 }
 
-static gs_views *open_comp(const char *dir, gs_views_compression c)
+/* Views opened with the tuning these tests vary: the compression choice,
+ * AUTO's threshold (0: the default) and whether the close compacts. */
+static gs_views *open_with(const char *dir, gs_views_compression c, uint64_t auto_bytes,
+                           int no_close_compact)
 {
     gs_views_tuning t = {0};
     t.compression = c;
+    t.auto_lz4_bytes = auto_bytes;
+    t.no_close_compact = no_close_compact;
     gs_views *v;
     assert_int_equal(gs_views_open_tuned(dir, NULL, &t, &v, NULL), GS_OK);
     return v;
+}
+
+static gs_views *open_comp(const char *dir, gs_views_compression c)
+{
+    return open_with(dir, c, 0, 0);
 }
 
 /* The big families' options in force say LZ4 (lz4) or zstd; the others
@@ -494,12 +504,7 @@ static void test_compression_absent_or_damaged(void **state)
 
 static gs_views *open_auto(const char *dir, gs_views_compression c, uint64_t threshold)
 {
-    gs_views_tuning t = {0};
-    t.compression = c;
-    t.auto_lz4_bytes = threshold;
-    gs_views *v;
-    assert_int_equal(gs_views_open_tuned(dir, NULL, &t, &v, NULL), GS_OK);
-    return v;
+    return open_with(dir, c, threshold, 0);
 }
 
 /* AUTO, new views' default: zstd while the big families' files are below
@@ -591,11 +596,7 @@ static int l0_files(gs_views *v)
 
 static gs_views *open_close_compact(const char *dir, int no_close_compact)
 {
-    gs_views_tuning t = {0};
-    t.no_close_compact = no_close_compact;
-    gs_views *v;
-    assert_int_equal(gs_views_open_tuned(dir, NULL, &t, &v, NULL), GS_OK);
-    return v;
+    return open_with(dir, GS_VIEWS_COMPRESSION_DEFAULT, 0, no_close_compact);
 }
 
 /* The close compacts families that are mostly L0 (db.c, close_compact):
