@@ -473,14 +473,18 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     }
 }
 
+static const char *comp_name(gs_views_compression c)
+{
+    return c == GS_VIEWS_COMPRESSION_AUTO ? "auto" : c == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd";
+}
+
 /* "zstd", "lz4", or "auto: zstd" / "auto: lz4" (what was written at
  * confirmed). */
 static const char *comp_label(const struct result *r)
 {
-    int lz4 = r->comp_now == GS_VIEWS_COMPRESSION_LZ4;
-    if (r->comp == GS_VIEWS_COMPRESSION_AUTO)
-        return lz4 ? "auto: lz4" : "auto: zstd";
-    return lz4 ? "lz4" : "zstd";
+    if (r->comp != GS_VIEWS_COMPRESSION_AUTO)
+        return comp_name(r->comp_now);
+    return r->comp_now == GS_VIEWS_COMPRESSION_LZ4 ? "auto: lz4" : "auto: zstd";
 }
 
 static void print_table(const struct result *r, size_t n)
@@ -552,14 +556,11 @@ static void print_json(const struct result *r, size_t n)
                ",\"peak_rss_kb\":%ld,\"confirmed_peak_rss_kb\":%ld,\"queries_peak_rss_kb\":%ld,"
                "\"entity_cache_bytes\":%" PRIu64 ",\"block_cache_bytes\":%" PRIu64
                ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64 "}\n",
-               r[i].shape, r[i].scale, r[i].comp_now == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd",
-               r[i].comp == GS_VIEWS_COMPRESSION_AUTO  ? "auto"
-               : r[i].comp == GS_VIEWS_COMPRESSION_LZ4 ? "lz4"
-                                                       : "zstd",
-               r[i].bytes, r[i].frames, r[i].read_mbs, r[i].zstd_mbs, r[i].parse_mbs,
-               r[i].confirm_s, r[i].snap_s, r[i].snap_members, r[i].upd_s, r[i].upd_frames,
-               r[i].member_p50_us, r[i].member_p99_us, r[i].guild_p50_us, r[i].guild_p99_us,
-               r[i].where_ms, r[i].where_count, r[i].channels_total, r[i].rebuild_s, r[i].log_bytes,
+               r[i].shape, r[i].scale, comp_name(r[i].comp_now), comp_name(r[i].comp), r[i].bytes,
+               r[i].frames, r[i].read_mbs, r[i].zstd_mbs, r[i].parse_mbs, r[i].confirm_s,
+               r[i].snap_s, r[i].snap_members, r[i].upd_s, r[i].upd_frames, r[i].member_p50_us,
+               r[i].member_p99_us, r[i].guild_p50_us, r[i].guild_p99_us, r[i].where_ms,
+               r[i].where_count, r[i].channels_total, r[i].rebuild_s, r[i].log_bytes,
                r[i].views_bytes, r[i].peak_rss_kb, r[i].confirmed_peak_rss_kb,
                r[i].queries_peak_rss_kb, r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes,
                r[i].mem.memtable_bytes, r[i].mem.table_readers_bytes);

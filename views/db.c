@@ -422,16 +422,50 @@ static int big_families_lz4(gs_views *v, gs_err *err)
     return GS_OK;
 }
 
+/* Per family: bytes in L0 and in all (with mem, what the memtables hold
+ * counts as L0: the close's flush puts it there). 0, or -1 if RocksDB
+ * cannot list its files. */
+static int level_bytes(gs_views *v, int mem, uint64_t l0[GS_VCF_COUNT], uint64_t all[GS_VCF_COUNT])
+{
+    memset(l0, 0, GS_VCF_COUNT * sizeof(l0[0]));
+    memset(all, 0, GS_VCF_COUNT * sizeof(all[0]));
+    const rocksdb_livefiles_t *lf = rocksdb_livefiles(v->db);
+    if (!lf)
+        return -1;
+    int n = rocksdb_livefiles_count(lf);
+    for (int i = 0; i < n; i++) {
+        const char *name = rocksdb_livefiles_column_family_name(lf, i);
+        for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
+            if (!name || strcmp(name, cf_names[cf]) != 0)
+                continue;
+            size_t sz = rocksdb_livefiles_size(lf, i);
+            all[cf] += sz;
+            if (rocksdb_livefiles_level(lf, i) == 0)
+                l0[cf] += sz;
+        }
+    }
+    rocksdb_livefiles_destroy(lf);
+    for (int cf = 0; mem && cf < GS_VCF_COUNT; cf++) {
+        uint64_t m = 0;
+        if (rocksdb_property_int_cf(v->db, v->cf[cf], "rocksdb.cur-size-all-mem-tables", &m) == 0) {
+            l0[cf] += m;
+            all[cf] += m;
+        }
+    }
+    return 0;
+}
+
 /* The bytes of the big families' table files now (live, so files a
  * compaction is about to drop count until it has: a slight overestimate
  * while the views grow). */
 static uint64_t big_families_bytes(gs_views *v)
 {
-    uint64_t sum = 0, x;
+    uint64_t l0[GS_VCF_COUNT], all[GS_VCF_COUNT], sum = 0;
+    if (level_bytes(v, 0, l0, all) != 0)
+        return 0;
     for (int cf = 0; cf < GS_VCF_COUNT; cf++)
-        if (big_cf(cf) &&
-            rocksdb_property_int_cf(v->db, v->cf[cf], "rocksdb.live-sst-files-size", &x) == 0)
-            sum += x;
+        if (big_cf(cf))
+            sum += all[cf];
     return sum;
 }
 
@@ -455,11 +489,15 @@ static uint64_t auto_threshold(const gs_views *v)
     return or_default(v->tuning.entity_cache_bytes, ENTITY_CACHE_BYTES) / 2;
 }
 
+/* AUTO, and the big families past its threshold. */
+static int auto_wants_lz4(gs_views *v)
+{
+    return v->comp == GS_VIEWS_COMPRESSION_AUTO && big_families_bytes(v) > auto_threshold(v);
+}
+
 void gs_vdb_auto_compression(gs_views *v)
 {
-    if (v->read_only || v->comp != GS_VIEWS_COMPRESSION_AUTO || atomic_load(&v->lz4_now))
-        return;
-    if (big_families_bytes(v) <= auto_threshold(v))
+    if (v->read_only || atomic_load(&v->lz4_now) || !auto_wants_lz4(v))
         return;
     gs_err e;
     (void)big_families_lz4(v, &e);
@@ -478,9 +516,7 @@ static int settle_compression(gs_views *v, gs_err *err)
         /* This open writes nothing: report what a writer with the
          * default budgets would write at these sizes (a writer in another
          * process may have other budgets, so this is the best guess). */
-        atomic_store(&v->lz4_now, v->comp == GS_VIEWS_COMPRESSION_LZ4 ||
-                                      (v->comp == GS_VIEWS_COMPRESSION_AUTO &&
-                                       big_families_bytes(v) > auto_threshold(v)));
+        atomic_store(&v->lz4_now, v->comp == GS_VIEWS_COMPRESSION_LZ4 || auto_wants_lz4(v));
         return GS_OK;
     }
     char *rerr = NULL;
@@ -809,39 +845,6 @@ const char *gs_views_wiped_reason(const gs_views *v)
 #define CLOSE_COMPACT_MAX_BYTES (64u << 20)
 /* Free space the close compaction leaves beside its own estimate. */
 #define CLOSE_COMPACT_SPARE (8u << 20)
-
-/* Per family: bytes in L0 and in all (with mem, what the memtables hold
- * counts as L0: the close's flush puts it there). 0, or -1 if RocksDB
- * cannot list its files. */
-static int level_bytes(gs_views *v, int mem, uint64_t l0[GS_VCF_COUNT], uint64_t all[GS_VCF_COUNT])
-{
-    memset(l0, 0, GS_VCF_COUNT * sizeof(l0[0]));
-    memset(all, 0, GS_VCF_COUNT * sizeof(all[0]));
-    const rocksdb_livefiles_t *lf = rocksdb_livefiles(v->db);
-    if (!lf)
-        return -1;
-    int n = rocksdb_livefiles_count(lf);
-    for (int i = 0; i < n; i++) {
-        const char *name = rocksdb_livefiles_column_family_name(lf, i);
-        for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
-            if (!name || strcmp(name, cf_names[cf]) != 0)
-                continue;
-            size_t sz = rocksdb_livefiles_size(lf, i);
-            all[cf] += sz;
-            if (rocksdb_livefiles_level(lf, i) == 0)
-                l0[cf] += sz;
-        }
-    }
-    rocksdb_livefiles_destroy(lf);
-    for (int cf = 0; mem && cf < GS_VCF_COUNT; cf++) {
-        uint64_t m = 0;
-        if (rocksdb_property_int_cf(v->db, v->cf[cf], "rocksdb.cur-size-all-mem-tables", &m) == 0) {
-            l0[cf] += m;
-            all[cf] += m;
-        }
-    }
-    return 0;
-}
 
 /* Which families the close compacts (a bit each), and the bytes they hold. */
 static uint32_t compactable(const uint64_t l0[GS_VCF_COUNT], const uint64_t all[GS_VCF_COUNT],
