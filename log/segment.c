@@ -2,6 +2,7 @@
  * footer, checked block reads, resync after damage, creation. */
 #include "gs_common.h"
 
+#include "decimal.h"
 #include "log_int.h"
 #include "record.h"
 
@@ -21,16 +22,9 @@ void gs_seg_name(uint64_t base, char out[GS_SEG_NAME_MAX])
 
 int gs_seg_parse_name(const char *name, uint64_t *base)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 20; i++) {
-        if (name[i] < '0' || name[i] > '9')
-            return 0;
-        unsigned d = (unsigned)(name[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    if (strcmp(name + 20, ".seg") != 0 || v == 0)
+    /* The length first: gs_dec_u64 reads its 20 bytes eight at a time. */
+    uint64_t v;
+    if (strlen(name) != 24 || !gs_dec_u64(name, 20, &v) || strcmp(name + 20, ".seg") != 0 || v == 0)
         return 0;
     *base = v;
     return 1;

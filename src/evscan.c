@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "decimal.h"
 #include "evscan.h"
 
 static const char *skip_ws(const char *p, const char *e)
@@ -94,17 +95,9 @@ static int find_member(const char *p, const char *e, const char *key, const char
 /* A snowflake: a string of 1..20 digits. */
 static uint64_t parse_id(const char *v, size_t len)
 {
-    if (len < 3 || len > 22 || v[0] != '"' || v[len - 1] != '"')
+    uint64_t id;
+    if (len < 3 || v[0] != '"' || v[len - 1] != '"' || !gs_dec_u64(v + 1, len - 2, &id))
         return 0;
-    uint64_t id = 0;
-    for (size_t i = 1; i + 1 < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return 0;
-        uint64_t next = id * 10 + (uint64_t)(v[i] - '0');
-        if (next / 10 != id)
-            return 0; /* overflow */
-        id = next;
-    }
     return id;
 }
 

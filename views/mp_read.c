@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "decimal.h"
 #include "keycmp.h"
 #include "mp.h"
 
@@ -304,15 +305,5 @@ int gs_mp_as_id(const uint8_t *p, size_t len, uint64_t *id)
         *id = v.u;
         return 1;
     }
-    if (v.type != GS_MP_STR || v.len == 0 || v.len > 20)
-        return 0;
-    uint64_t x = 0;
-    for (uint32_t i = 0; i < v.len; i++) {
-        unsigned d = (unsigned char)v.s[i] - '0';
-        if (d > 9 || x > (UINT64_MAX - d) / 10)
-            return 0;
-        x = x * 10 + d;
-    }
-    *id = x;
-    return 1;
+    return v.type == GS_MP_STR && gs_dec_u64(v.s, v.len, id);
 }
