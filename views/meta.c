@@ -10,38 +10,6 @@
 
 #include "views_int.h"
 
-void gs_be64(uint8_t out[8], uint64_t x)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)x;
-        x >>= 8;
-    }
-}
-
-uint64_t gs_get_be64(const uint8_t in[8])
-{
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = (x << 8) | in[i];
-    return x;
-}
-
-void gs_be32(uint8_t out[4], uint32_t x)
-{
-    for (int i = 3; i >= 0; i--) {
-        out[i] = (uint8_t)x;
-        x >>= 8;
-    }
-}
-
-uint32_t gs_get_be32(const uint8_t in[4])
-{
-    uint32_t x = 0;
-    for (int i = 0; i < 4; i++)
-        x = (x << 8) | in[i];
-    return x;
-}
-
 int gs_vmeta_read_u64(gs_views *v, const rocksdb_readoptions_t *ro, const char *key, uint64_t *out,
                       gs_err *err)
 {

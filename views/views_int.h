@@ -17,6 +17,7 @@
 #include "mp.h"
 #include "overlay.h"
 #include "cache.h"
+#include "keycmp.h"
 #include "keyset.h"
 
 /* Column families: one per entity type (numbered as gs_view_type), then
@@ -195,10 +196,7 @@ int gs_vmeta_read_u64(gs_views *v, const rocksdb_readoptions_t *ro, const char *
  * plain write batch. */
 void gs_vmeta_init_batch(gs_views *v, rocksdb_writebatch_t *b);
 
-void gs_be64(uint8_t out[8], uint64_t x);
-uint64_t gs_get_be64(const uint8_t in[8]);
-void gs_be32(uint8_t out[4], uint32_t x);
-uint32_t gs_get_be32(const uint8_t in[4]);
+/* gs_be64, gs_get_be64, gs_be32, gs_get_be32: keycmp.h. */
 
 /* ---- tx.c: the per-record transaction over the overlay ---- */
 
