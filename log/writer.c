@@ -433,6 +433,8 @@ static int sync_locked(gs_log *l, uint64_t target, gs_err *err)
 static void *flusher_main(void *arg)
 {
     gs_log *l = arg;
+    /* Named for top -H and profilers (and bench-e2e's CPU by thread). */
+    pthread_setname_np(pthread_self(), "gs-log-flush");
     pthread_mutex_lock(&l->mu);
     while (!l->closing) {
         if (l->handed && !l->io_busy && !l->failed) {

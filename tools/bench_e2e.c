@@ -8,6 +8,10 @@
  *                       [--dir DIR] [--input FILE] [--json] [--keep]
  *                       [--malloc-arenas N]   (default 2, as the CLI)
  *
+ * Beside the figures, the CPU time each thread spent to confirmed (from
+ * /proc/self/task, grouped by thread name) and the cores kept busy: where
+ * the time went, without a profiler.
+ *
  * The input is streamed (1 MiB reads), never held in memory, so peak RSS is
  * the store's. Baselines: a plain read of the file, `zstd -1 -T1` of it (a
  * child process) and a parse-only pass of the JSON parser (simdjson through
@@ -70,7 +74,134 @@ struct result {
     long confirmed_peak_rss_kb; /* peak RSS when the views reached the head */
     long queries_peak_rss_kb;   /* ... and after the gets and where-scans */
     gs_views_memory mem;        /* what the views held then */
+    double cpu_s[7];            /* CPU time to confirmed by thread kind (enum tkind) */
 };
+
+/* Where the CPU went between the first line and confirmed, by thread, read
+ * from /proc (no profiler needed): the ingest (this thread), the views'
+ * applier and committer, the log's flusher (it compresses the blocks),
+ * RocksDB's flush and compaction threads, then the whole process from
+ * getrusage (it also counts threads that ended). */
+enum tkind { T_INGEST, T_LOG, T_APPLIER, T_COMMITTER, T_FLUSH, T_COMPACTION, T_TOTAL, T_KINDS };
+static const char *const tkind_name[T_KINDS] = {"ingest (this thread)",
+                                                "log flusher (gs-log-flush)",
+                                                "views applier (gs-applier)",
+                                                "views committer (gs-commit)",
+                                                "flush (rocksdb:high)",
+                                                "compaction (rocksdb:low)",
+                                                "whole process"};
+
+#define MAX_TASKS 64
+struct task_cpu {
+    int tid;
+    int kind; /* enum tkind, or -1: counted in the whole process only */
+    unsigned long long ticks;
+};
+
+static int task_kind(const char *comm, int is_self)
+{
+    if (is_self)
+        return T_INGEST;
+    if (strcmp(comm, "gs-log-flush") == 0)
+        return T_LOG;
+    if (strcmp(comm, "gs-applier") == 0)
+        return T_APPLIER;
+    if (strcmp(comm, "gs-commit") == 0)
+        return T_COMMITTER;
+    if (strncmp(comm, "rocksdb:high", 12) == 0)
+        return T_FLUSH;
+    if (strncmp(comm, "rocksdb:low", 11) == 0)
+        return T_COMPACTION;
+    return -1;
+}
+
+/* The process's threads with their user + system ticks; how many. */
+static size_t read_tasks(struct task_cpu *t, size_t max)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return 0;
+    int self = (int)gettid();
+    size_t n = 0;
+    struct dirent *e;
+    while (n < max && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[512], comm[32] = "";
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        /* "tid (comm) state ...": comm may hold spaces; utime and stime are
+         * the 14th and 15th fields, the 12th and 13th after the ')'. */
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        if (!open || !close || close < open)
+            continue;
+        size_t cl = (size_t)(close - open - 1);
+        memcpy(comm, open + 1, cl < sizeof(comm) - 1 ? cl : sizeof(comm) - 1);
+        unsigned long long ut = 0, stt = 0;
+        char *p = close + 1;
+        for (int field = 3; field <= 15 && p; field++) {
+            while (*p == ' ')
+                p++;
+            if (field == 14)
+                ut = strtoull(p, NULL, 10);
+            else if (field == 15)
+                stt = strtoull(p, NULL, 10);
+            p = strchr(p, ' ');
+        }
+        t[n].tid = atoi(e->d_name);
+        t[n].kind = task_kind(comm, t[n].tid == self);
+        t[n].ticks = ut + stt;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static double process_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+struct cpu_mark {
+    struct task_cpu t[MAX_TASKS];
+    size_t n;
+    double process_s;
+};
+
+static void cpu_mark(struct cpu_mark *m)
+{
+    m->n = read_tasks(m->t, MAX_TASKS);
+    m->process_s = process_cpu_s();
+}
+
+/* CPU seconds by kind from mark a to now. A thread that ended in between
+ * is only in the whole process's figure. */
+static void cpu_since(const struct cpu_mark *a, double out[T_KINDS])
+{
+    struct cpu_mark b;
+    cpu_mark(&b);
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    for (int k = 0; k < T_KINDS; k++)
+        out[k] = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        if (b.t[i].kind < 0)
+            continue;
+        unsigned long long before = 0;
+        for (size_t j = 0; j < a->n; j++)
+            if (a->t[j].tid == b.t[i].tid)
+                before = a->t[j].ticks;
+        out[b.t[i].kind] += (double)(b.t[i].ticks - before) / tick;
+    }
+    out[T_TOTAL] = b.process_s - a->process_s;
+}
 
 static double now_s(void)
 {
@@ -235,6 +366,8 @@ static void ingest(gs_store *st, const char *path, struct result *r)
     if (fd < 0 || gs_linereader_open(fd, 64u << 20, &lr, &err))
         die("open input", path);
     int phase = 0;
+    struct cpu_mark cpu0;
+    cpu_mark(&cpu0);
     perf_say("enable\n");
     double t0 = now_s(), t_phase = t0;
     gs_line line;
@@ -266,6 +399,7 @@ static void ingest(gs_store *st, const char *path, struct result *r)
     gs_store_sync(st);
     wait_confirmed(st);
     double t = now_s();
+    cpu_since(&cpu0, r->cpu_s);
     if (phase == 0)
         r->snap_s = t - t0;
     else
@@ -531,6 +665,13 @@ static void print_table(const struct result *r, size_t n)
     ROW("peak RSS MB (process so far)", ".1f", (double)r[i].peak_rss_kb / 1024.0);
     ROW("  peak RSS MB by confirmed", ".1f", (double)r[i].confirmed_peak_rss_kb / 1024.0);
     ROW("  peak RSS MB by end of queries", ".1f", (double)r[i].queries_peak_rss_kb / 1024.0);
+    ROW("CPU s to confirmed, by thread:", "s", "");
+    for (int k = 0; k < T_KINDS; k++) {
+        char label[48];
+        snprintf(label, sizeof(label), "  %s", tkind_name[k]);
+        ROW(label, ".2f", r[i].cpu_s[k]);
+    }
+    ROW("  cores busy (process CPU / wall)", ".2f", r[i].cpu_s[T_TOTAL] / r[i].confirm_s);
     ROW("views memory at confirmed:", "s", "");
     ROW("  entity cache MB", ".1f", (double)r[i].mem.entity_cache_bytes / 1048576.0);
     ROW("  id sets and user map MB", ".1f", (double)r[i].mem.id_sets_bytes / 1048576.0);
@@ -555,7 +696,10 @@ static void print_json(const struct result *r, size_t n)
                ",\"views_bytes\":%" PRIu64
                ",\"peak_rss_kb\":%ld,\"confirmed_peak_rss_kb\":%ld,\"queries_peak_rss_kb\":%ld,"
                "\"entity_cache_bytes\":%" PRIu64 ",\"block_cache_bytes\":%" PRIu64
-               ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64 "}\n",
+               ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64
+               ",\"cpu_s\":{\"ingest\":%.3f,\"log_flusher\":%.3f,\"applier\":%.3f,"
+               "\"committer\":%.3f,"
+               "\"flush\":%.3f,\"compaction\":%.3f,\"process\":%.3f}}\n",
                r[i].shape, r[i].scale, comp_name(r[i].comp_now), comp_name(r[i].comp), r[i].bytes,
                r[i].frames, r[i].read_mbs, r[i].zstd_mbs, r[i].parse_mbs, r[i].confirm_s,
                r[i].snap_s, r[i].snap_members, r[i].upd_s, r[i].upd_frames, r[i].member_p50_us,
@@ -563,7 +707,9 @@ static void print_json(const struct result *r, size_t n)
                r[i].where_count, r[i].channels_total, r[i].rebuild_s, r[i].log_bytes,
                r[i].views_bytes, r[i].peak_rss_kb, r[i].confirmed_peak_rss_kb,
                r[i].queries_peak_rss_kb, r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes,
-               r[i].mem.memtable_bytes, r[i].mem.table_readers_bytes);
+               r[i].mem.memtable_bytes, r[i].mem.table_readers_bytes, r[i].cpu_s[T_INGEST],
+               r[i].cpu_s[T_LOG], r[i].cpu_s[T_APPLIER], r[i].cpu_s[T_COMMITTER],
+               r[i].cpu_s[T_FLUSH], r[i].cpu_s[T_COMPACTION], r[i].cpu_s[T_TOTAL]);
 }
 
 int main(int argc, char **argv)
