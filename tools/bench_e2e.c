@@ -666,9 +666,13 @@ static void print_table(const struct result *r, size_t n)
     ROW("rebuild MB/s of raw frames", ".1f", (double)r[i].bytes / 1e6 / r[i].rebuild_s);
     ROW("log on disk MB", ".1f", (double)r[i].log_bytes / 1e6);
     ROW("views on disk MB", ".1f", (double)r[i].views_bytes / 1e6);
-    ROW("peak RSS MB (process so far)", ".1f", (double)r[i].peak_rss_kb / 1024.0);
-    ROW("  peak RSS MB by confirmed", ".1f", (double)r[i].confirmed_peak_rss_kb / 1024.0);
-    ROW("  peak RSS MB by end of queries", ".1f", (double)r[i].queries_peak_rss_kb / 1024.0);
+    /* ru_maxrss is in KiB. The target is in MB (10^6 bytes, as the
+     * sizes on disk); these rows were MiB, labelled MB, until the eighth
+     * session (README, "Peak RSS in MB"). */
+    ROW("peak RSS MB (process so far)", ".1f", (double)r[i].peak_rss_kb * 1024.0 / 1e6);
+    ROW("  peak RSS MB by confirmed", ".1f", (double)r[i].confirmed_peak_rss_kb * 1024.0 / 1e6);
+    ROW("  peak RSS MB by end of queries", ".1f", (double)r[i].queries_peak_rss_kb * 1024.0 / 1e6);
+    ROW("  peak RSS MiB (process so far)", ".1f", (double)r[i].peak_rss_kb / 1024.0);
     ROW("CPU s to confirmed, by thread:", "s", "");
     for (int k = 0; k < T_KINDS; k++) {
         char label[48];
