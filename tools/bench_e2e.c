@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "ingest.h"
 #include "json.h"
 #include "linereader.h"
@@ -611,17 +612,12 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     }
 }
 
-static const char *comp_name(gs_views_compression c)
-{
-    return c == GS_VIEWS_COMPRESSION_AUTO ? "auto" : c == GS_VIEWS_COMPRESSION_LZ4 ? "lz4" : "zstd";
-}
-
 /* "zstd", "lz4", or "auto: zstd" / "auto: lz4" (what was written at
  * confirmed). */
 static const char *comp_label(const struct result *r)
 {
     if (r->comp != GS_VIEWS_COMPRESSION_AUTO)
-        return comp_name(r->comp_now);
+        return gs_cli_compression_name(r->comp_now);
     return r->comp_now == GS_VIEWS_COMPRESSION_LZ4 ? "auto: lz4" : "auto: zstd";
 }
 
@@ -708,16 +704,17 @@ static void print_json(const struct result *r, size_t n)
                ",\"cpu_s\":{\"ingest\":%.3f,\"log_flusher\":%.3f,\"applier\":%.3f,"
                "\"committer\":%.3f,"
                "\"flush\":%.3f,\"compaction\":%.3f,\"process\":%.3f}}\n",
-               r[i].shape, r[i].scale, comp_name(r[i].comp_now), comp_name(r[i].comp), r[i].bytes,
-               r[i].frames, r[i].read_mbs, r[i].zstd_mbs, r[i].parse_mbs, r[i].confirm_s,
-               r[i].snap_s, r[i].snap_members, r[i].upd_s, r[i].upd_frames, r[i].member_p50_us,
-               r[i].member_p99_us, r[i].guild_p50_us, r[i].guild_p99_us, r[i].where_ms,
-               r[i].where_count, r[i].channels_total, r[i].rebuild_s, r[i].log_bytes,
-               r[i].views_bytes, r[i].peak_rss_kb, r[i].confirmed_peak_rss_kb,
-               r[i].queries_peak_rss_kb, r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes,
-               r[i].mem.memtable_bytes, r[i].mem.table_readers_bytes, r[i].cpu_s[T_INGEST],
-               r[i].cpu_s[T_LOG], r[i].cpu_s[T_APPLIER], r[i].cpu_s[T_COMMITTER],
-               r[i].cpu_s[T_FLUSH], r[i].cpu_s[T_COMPACTION], r[i].cpu_s[T_TOTAL]);
+               r[i].shape, r[i].scale, gs_cli_compression_name(r[i].comp_now),
+               gs_cli_compression_name(r[i].comp), r[i].bytes, r[i].frames, r[i].read_mbs,
+               r[i].zstd_mbs, r[i].parse_mbs, r[i].confirm_s, r[i].snap_s, r[i].snap_members,
+               r[i].upd_s, r[i].upd_frames, r[i].member_p50_us, r[i].member_p99_us,
+               r[i].guild_p50_us, r[i].guild_p99_us, r[i].where_ms, r[i].where_count,
+               r[i].channels_total, r[i].rebuild_s, r[i].log_bytes, r[i].views_bytes,
+               r[i].peak_rss_kb, r[i].confirmed_peak_rss_kb, r[i].queries_peak_rss_kb,
+               r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes, r[i].mem.memtable_bytes,
+               r[i].mem.table_readers_bytes, r[i].cpu_s[T_INGEST], r[i].cpu_s[T_LOG],
+               r[i].cpu_s[T_APPLIER], r[i].cpu_s[T_COMMITTER], r[i].cpu_s[T_FLUSH],
+               r[i].cpu_s[T_COMPACTION], r[i].cpu_s[T_TOTAL]);
 }
 
 int main(int argc, char **argv)
@@ -747,12 +744,9 @@ int main(int argc, char **argv)
             budget_mb[2] = strtoull(argv[++i], NULL, 10);
         else if (strcmp(a, "--malloc-arenas") == 0 && v)
             arenas = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (strcmp(a, "--views-compression") == 0 && v && strcmp(v, "zstd") == 0 && ++i)
-            views_comp = GS_VIEWS_COMPRESSION_ZSTD;
-        else if (strcmp(a, "--views-compression") == 0 && v && strcmp(v, "lz4") == 0 && ++i)
-            views_comp = GS_VIEWS_COMPRESSION_LZ4;
-        else if (strcmp(a, "--views-compression") == 0 && v && strcmp(v, "auto") == 0 && ++i)
-            views_comp = GS_VIEWS_COMPRESSION_AUTO;
+        else if (strcmp(a, "--views-compression") == 0 && v &&
+                 gs_cli_parse_compression(v, &views_comp) == 0)
+            i++;
         else {
             fprintf(stderr, "usage: gatestore-bench-e2e [--shape small|default|chunked|large] "
                             "[--scales 1,2,4] [--dir DIR] [--input FILE] [--json] [--keep]\n"

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli.h"
 #include "json.h"
 #include "views.h"
 
@@ -305,13 +306,9 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--stage") == 0 && i + 1 < argc)
             tuning.stage_records = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--views-compression") == 0 && i + 1 < argc &&
-                 (strcmp(argv[i + 1], "zstd") == 0 || strcmp(argv[i + 1], "lz4") == 0 ||
-                  strcmp(argv[i + 1], "auto") == 0)) {
+                 gs_cli_parse_compression(argv[i + 1], &tuning.compression) == 0)
             i++;
-            tuning.compression = strcmp(argv[i], "lz4") == 0    ? GS_VIEWS_COMPRESSION_LZ4
-                                 : strcmp(argv[i], "auto") == 0 ? GS_VIEWS_COMPRESSION_AUTO
-                                                                : GS_VIEWS_COMPRESSION_ZSTD;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage();
             return 0;
         } else if (!file && argv[i][0] != '-')
