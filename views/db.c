@@ -435,14 +435,15 @@ static int level_bytes(gs_views *v, int mem, uint64_t l0[GS_VCF_COUNT], uint64_t
     int n = rocksdb_livefiles_count(lf);
     for (int i = 0; i < n; i++) {
         const char *name = rocksdb_livefiles_column_family_name(lf, i);
-        for (int cf = 0; cf < GS_VCF_COUNT; cf++) {
-            if (!name || strcmp(name, cf_names[cf]) != 0)
-                continue;
-            size_t sz = rocksdb_livefiles_size(lf, i);
-            all[cf] += sz;
-            if (rocksdb_livefiles_level(lf, i) == 0)
-                l0[cf] += sz;
-        }
+        int cf = 0;
+        while (cf < GS_VCF_COUNT && (!name || strcmp(name, cf_names[cf]) != 0))
+            cf++;
+        if (cf == GS_VCF_COUNT)
+            continue; /* RocksDB's default family */
+        size_t sz = rocksdb_livefiles_size(lf, i);
+        all[cf] += sz;
+        if (rocksdb_livefiles_level(lf, i) == 0)
+            l0[cf] += sz;
     }
     rocksdb_livefiles_destroy(lf);
     for (int cf = 0; mem && cf < GS_VCF_COUNT; cf++) {
