@@ -28,8 +28,10 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +77,13 @@ struct result {
     long confirmed_peak_rss_kb; /* peak RSS when the views reached the head */
     long queries_peak_rss_kb;   /* ... and after the gets and where-scans */
     gs_views_memory mem;        /* what the views held then */
+    double malloc_used_mb;      /* glibc malloc at confirmed: in use by the program, */
+    double malloc_free_mb;      /* ... freed but kept by malloc (not returned), */
+    double rss_anon_mb;         /* ... and the process's anonymous resident memory */
     double cpu_s[7];            /* CPU time to confirmed by thread kind (enum tkind) */
+    double cpu_snap_s[7];       /* ... of the snapshot phase (to its confirmed), */
+    double cpu_upd_s[7];        /* ... of the update phase (from there to confirmed), */
+    double cpu_rebuild_s[7];    /* ... and of the rebuild (its replay runs on this thread) */
 };
 
 /* Where the CPU went between the first line and confirmed, by thread, read
@@ -371,7 +379,7 @@ static void ingest(gs_store *st, const char *path, struct result *r)
     if (fd < 0 || gs_linereader_open(fd, 64u << 20, &lr, &err))
         die("open input", path);
     int phase = 0;
-    struct cpu_mark cpu0;
+    struct cpu_mark cpu0, cpu1;
     cpu_mark(&cpu0);
     perf_say("enable\n");
     double t0 = now_s(), t_phase = t0;
@@ -384,6 +392,8 @@ static void ingest(gs_store *st, const char *path, struct result *r)
             gs_store_sync(st);
             wait_confirmed(st);
             double t = now_s();
+            cpu_since(&cpu0, r->cpu_snap_s);
+            cpu_mark(&cpu1);
             r->snap_s = t - t0;
             t_phase = t;
             phase = 1;
@@ -405,10 +415,13 @@ static void ingest(gs_store *st, const char *path, struct result *r)
     wait_confirmed(st);
     double t = now_s();
     cpu_since(&cpu0, r->cpu_s);
-    if (phase == 0)
+    if (phase == 0) {
         r->snap_s = t - t0;
-    else
+        memcpy(r->cpu_snap_s, r->cpu_s, sizeof(r->cpu_s));
+    } else {
         r->upd_s = t - t_phase;
+        cpu_since(&cpu1, r->cpu_upd_s);
+    }
     r->confirm_s = t - t0;
     perf_say("disable\n");
     r->frames = r->snap_frames + r->upd_frames;
@@ -545,6 +558,26 @@ static uint64_t budget_mb[3];
 /* --views-compression (DEFAULT: new views' auto). */
 static gs_views_compression views_comp;
 
+/* Where the process's resident memory beyond the views' own figures is:
+ * glibc's malloc statistics (in use, including blocks it mmaps; freed but
+ * kept in its arenas) and RssAnon from /proc. Zero where unavailable. */
+static void malloc_figures(struct result *r)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    r->malloc_used_mb = (double)(mi.uordblks + mi.hblkhd) / 1e6;
+    r->malloc_free_mb = (double)mi.fordblks / 1e6;
+#endif
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+            r->rss_anon_mb = (double)kb * 1024.0 / 1e6;
+    if (f)
+        fclose(f);
+}
+
 static void run_one(const char *gen, const struct shape *sh, unsigned scale, const char *dir,
                     const char *input, int keep, struct result *r)
 {
@@ -584,6 +617,7 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     r->confirmed_peak_rss_kb = ru.ru_maxrss;
     if (gs_views_memory_get(st, &r->mem) != GS_OK)
         die("views memory", gs_store_errmsg(st));
+    malloc_figures(r);
     if (gs_views_compression_get(st, &r->comp) != GS_OK ||
         gs_views_compression_now(st, &r->comp_now) != GS_OK)
         die("views compression", gs_store_errmsg(st));
@@ -593,10 +627,13 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     time_where(st, r);
     getrusage(RUSAGE_SELF, &ru);
     r->queries_peak_rss_kb = ru.ru_maxrss;
+    struct cpu_mark cpu_rb;
+    cpu_mark(&cpu_rb);
     double t0 = now_s();
     if (gs_views_rebuild(st) != GS_OK)
         die("rebuild", gs_store_errmsg(st));
     r->rebuild_s = now_s() - t0;
+    cpu_since(&cpu_rb, r->cpu_rebuild_s);
     gs_store_close(st);
     gs_options_destroy(o);
     snprintf(sub, sizeof(sub), "%s/log", store);
@@ -619,6 +656,15 @@ static const char *comp_label(const struct result *r)
     if (r->comp != GS_VIEWS_COMPRESSION_AUTO)
         return gs_cli_compression_name(r->comp_now);
     return r->comp_now == GS_VIEWS_COMPRESSION_LZ4 ? "auto: lz4" : "auto: zstd";
+}
+
+/* Process CPU over wall time for one part of a run (struct result offsets
+ * of its CPU array and its seconds); 0 when the part took no time. */
+static double cpu_share(const struct result *r, size_t cpu_off, size_t wall_off)
+{
+    const double *cpu = (const double *)((const char *)r + cpu_off);
+    double wall = *(const double *)((const char *)r + wall_off);
+    return wall > 0 ? cpu[T_TOTAL] / wall : 0;
 }
 
 static void print_table(const struct result *r, size_t n)
@@ -669,25 +715,57 @@ static void print_table(const struct result *r, size_t n)
     ROW("  peak RSS MB by confirmed", ".1f", (double)r[i].confirmed_peak_rss_kb * 1024.0 / 1e6);
     ROW("  peak RSS MB by end of queries", ".1f", (double)r[i].queries_peak_rss_kb * 1024.0 / 1e6);
     ROW("  peak RSS MiB (process so far)", ".1f", (double)r[i].peak_rss_kb / 1024.0);
-    ROW("CPU s to confirmed, by thread:", "s", "");
-    for (int k = 0; k < T_KINDS; k++) {
-        char label[48];
-        snprintf(label, sizeof(label), "  %s", tkind_name[k]);
-        ROW(label, ".2f", r[i].cpu_s[k]);
+    /* The same threads over each part: where a phase's time goes, and
+     * whether one thread is its limit (busy all along) or both cores are. */
+    static const struct {
+        const char *title;
+        size_t off; /* of the double[T_KINDS] in struct result */
+        size_t wall;
+    } parts[] = {
+        {"CPU s to confirmed, by thread:", offsetof(struct result, cpu_s),
+         offsetof(struct result, confirm_s)},
+        {"CPU s in the snapshot phase:", offsetof(struct result, cpu_snap_s),
+         offsetof(struct result, snap_s)},
+        {"CPU s in the update phase:", offsetof(struct result, cpu_upd_s),
+         offsetof(struct result, upd_s)},
+        {"CPU s in the rebuild:", offsetof(struct result, cpu_rebuild_s),
+         offsetof(struct result, rebuild_s)},
+    };
+    for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+        ROW(parts[p].title, "s", "");
+        for (int k = 0; k < T_KINDS; k++) {
+            char label[48];
+            snprintf(label, sizeof(label), "  %s",
+                     p == 3 && k == T_INGEST ? "replay (this thread)" : tkind_name[k]);
+            ROW(label, ".2f", ((const double *)((const char *)&r[i] + parts[p].off))[k]);
+        }
+        ROW("  cores busy (process CPU / wall)", ".2f",
+            cpu_share(&r[i], parts[p].off, parts[p].wall));
     }
-    ROW("  cores busy (process CPU / wall)", ".2f", r[i].cpu_s[T_TOTAL] / r[i].confirm_s);
     ROW("views memory at confirmed:", "s", "");
-    ROW("  entity cache MB", ".1f", (double)r[i].mem.entity_cache_bytes / 1048576.0);
-    ROW("  id sets and user map MB", ".1f", (double)r[i].mem.id_sets_bytes / 1048576.0);
-    ROW("  block cache MB", ".1f", (double)r[i].mem.block_cache_bytes / 1048576.0);
-    ROW("  memtables MB", ".1f", (double)r[i].mem.memtable_bytes / 1048576.0);
-    ROW("  table readers MB", ".1f", (double)r[i].mem.table_readers_bytes / 1048576.0);
+    ROW("  entity cache MB", ".1f", (double)r[i].mem.entity_cache_bytes / 1e6);
+    ROW("  id sets and user map MB", ".1f", (double)r[i].mem.id_sets_bytes / 1e6);
+    ROW("  block cache MB", ".1f", (double)r[i].mem.block_cache_bytes / 1e6);
+    ROW("  memtables MB", ".1f", (double)r[i].mem.memtable_bytes / 1e6);
+    ROW("  table readers MB", ".1f", (double)r[i].mem.table_readers_bytes / 1e6);
+    ROW("process memory at confirmed:", "s", "");
+    ROW("  anonymous resident MB", ".1f", r[i].rss_anon_mb);
+    ROW("  malloc in use MB", ".1f", r[i].malloc_used_mb);
+    ROW("  malloc freed, kept MB", ".1f", r[i].malloc_free_mb);
 #undef ROW
+}
+
+static void print_json_cpu(const char *name, const double *c)
+{
+    printf(",\"%s\":{\"ingest\":%.3f,\"log_flusher\":%.3f,\"applier\":%.3f,\"committer\":%.3f,"
+           "\"flush\":%.3f,\"compaction\":%.3f,\"process\":%.3f}",
+           name, c[T_INGEST], c[T_LOG], c[T_APPLIER], c[T_COMMITTER], c[T_FLUSH], c[T_COMPACTION],
+           c[T_TOTAL]);
 }
 
 static void print_json(const struct result *r, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         printf("{\"format\":1,\"shape\":\"%s\",\"scale\":%u,\"views_compression\":\"%s\","
                "\"views_compression_choice\":\"%s\","
                "\"bytes\":%" PRIu64 ",\"frames\":%" PRIu64
@@ -703,7 +781,9 @@ static void print_json(const struct result *r, size_t n)
                ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64
                ",\"cpu_s\":{\"ingest\":%.3f,\"log_flusher\":%.3f,\"applier\":%.3f,"
                "\"committer\":%.3f,"
-               "\"flush\":%.3f,\"compaction\":%.3f,\"process\":%.3f}}\n",
+               "\"flush\":%.3f,\"compaction\":%.3f,\"process\":%.3f},"
+               "\"id_sets_bytes\":%" PRIu64 ",\"rss_anon_mb\":%.1f,\"malloc_used_mb\":%.1f,"
+               "\"malloc_free_mb\":%.1f",
                r[i].shape, r[i].scale, gs_cli_compression_name(r[i].comp_now),
                gs_cli_compression_name(r[i].comp), r[i].bytes, r[i].frames, r[i].read_mbs,
                r[i].zstd_mbs, r[i].parse_mbs, r[i].confirm_s, r[i].snap_s, r[i].snap_members,
@@ -714,7 +794,13 @@ static void print_json(const struct result *r, size_t n)
                r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes, r[i].mem.memtable_bytes,
                r[i].mem.table_readers_bytes, r[i].cpu_s[T_INGEST], r[i].cpu_s[T_LOG],
                r[i].cpu_s[T_APPLIER], r[i].cpu_s[T_COMMITTER], r[i].cpu_s[T_FLUSH],
-               r[i].cpu_s[T_COMPACTION], r[i].cpu_s[T_TOTAL]);
+               r[i].cpu_s[T_COMPACTION], r[i].cpu_s[T_TOTAL], r[i].mem.id_sets_bytes,
+               r[i].rss_anon_mb, r[i].malloc_used_mb, r[i].malloc_free_mb);
+        print_json_cpu("cpu_snapshot_s", r[i].cpu_snap_s);
+        print_json_cpu("cpu_update_s", r[i].cpu_upd_s);
+        print_json_cpu("cpu_rebuild_s", r[i].cpu_rebuild_s);
+        printf("}\n");
+    }
 }
 
 int main(int argc, char **argv)
