@@ -116,6 +116,35 @@ GS_API const char *gs_errstr(int code);
  * thread-safe. */
 GS_API int gs_set_malloc_arenas(unsigned n, int *applied);
 
+/* Fix glibc's mmap threshold at `bytes`: blocks of that size or more are
+ * mapped on their own and unmapped when freed, smaller ones come from the
+ * arenas. For programs that embed gatestore and watch their resident
+ * memory; call it at the start of main(), like gs_set_malloc_arenas.
+ *
+ * Why: glibc starts at 128 KiB and raises the threshold to the size of any
+ * mapped block that is freed (up to 32 MiB). A store frees such blocks
+ * (the JSON parsers' buffers, 4-10 MB after a large GUILD_CREATE, are
+ * renewed every second; grown write batches), and from then on buffers of
+ * several MB come from the arenas, where freed pages stay resident until
+ * a trim and fragment the heap. Fixed at 2 MiB (GS_MALLOC_MMAP_THRESHOLD),
+ * peak RSS of the default benchmark shape went from 109.0-115.4 to
+ * 102.2-105.5 MB and of the large shape from 124.1-130.0 to 120.0-124.3 MB
+ * (3 alternated pairs each) at the same speed. Below 2 MiB the memtables'
+ * 1 MiB arena blocks would be mapped and unmapped one by one: at 256 KiB
+ * ingest was up to 1.8 times slower (README, "Malloc mmap threshold").
+ * The gatestore CLI and gatestore-bench-e2e call
+ * gs_set_malloc_mmap_threshold(GS_MALLOC_MMAP_THRESHOLD); the library never
+ * does on its own.
+ *
+ * *applied (may be NULL) is 1 when the threshold was set, 0 when it was
+ * left alone because the environment chooses (MALLOC_MMAP_THRESHOLD_, or
+ * GLIBC_TUNABLES naming glibc.malloc.mmap_threshold). GS_EMISUSE: bytes is
+ * 0 or above GS_MALLOC_MMAP_THRESHOLD_MAX (glibc's own limit on 64-bit
+ * systems). GS_ERROR: not glibc, or glibc refused. Not thread-safe. */
+#define GS_MALLOC_MMAP_THRESHOLD     (2u << 20)
+#define GS_MALLOC_MMAP_THRESHOLD_MAX (32u << 20)
+GS_API int gs_set_malloc_mmap_threshold(size_t bytes, int *applied);
+
 /* ---------------------------------------------------------------- options */
 
 typedef struct gs_options gs_options;

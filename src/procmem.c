@@ -1,7 +1,8 @@
 /*
  * procmem.c - process-wide malloc tuning offered to programs that embed
- * gatestore (gs_set_malloc_arenas, gatestore.h). The library never calls
- * it on its own: malloc's settings belong to the program.
+ * gatestore (gs_set_malloc_arenas, gs_set_malloc_mmap_threshold,
+ * gatestore.h). The library never calls them on its own: malloc's settings
+ * belong to the program.
  */
 #include "gs_common.h"
 
@@ -12,28 +13,50 @@
 #include <malloc.h>
 #endif
 
-/* Whether the environment already sets the arena count; glibc read it at
- * startup and mallopt would override the user. */
-static int env_chooses(void)
+/* Whether the environment already sets a malloc parameter (its variable,
+ * or its GLIBC_TUNABLES name); glibc read it at startup and mallopt would
+ * override the user. */
+static int env_chooses(const char *var, const char *tunable)
 {
-    const char *m = getenv("MALLOC_ARENA_MAX");
+    const char *m = getenv(var);
     if (m && *m)
         return 1;
     const char *t = getenv("GLIBC_TUNABLES");
-    return t && strstr(t, "glibc.malloc.arena_max") != NULL;
+    return t && strstr(t, tunable) != NULL;
 }
 
 int gs_set_malloc_arenas(unsigned n, int *applied)
 {
     if (n == 0 || n > (unsigned)INT32_MAX)
         return GS_EMISUSE;
-    if (env_chooses()) {
+    if (env_chooses("MALLOC_ARENA_MAX", "glibc.malloc.arena_max")) {
         if (applied)
             *applied = 0;
         return GS_OK;
     }
 #ifdef __GLIBC__
     if (mallopt(M_ARENA_MAX, (int)n) != 1)
+        return GS_ERROR;
+    if (applied)
+        *applied = 1;
+    return GS_OK;
+#else
+    return GS_ERROR;
+#endif
+}
+
+int gs_set_malloc_mmap_threshold(size_t bytes, int *applied)
+{
+    if (bytes == 0 || bytes > GS_MALLOC_MMAP_THRESHOLD_MAX)
+        return GS_EMISUSE;
+    if (env_chooses("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold")) {
+        if (applied)
+            *applied = 0;
+        return GS_OK;
+    }
+#ifdef __GLIBC__
+    /* Setting it also turns off glibc's dynamic threshold (mallopt(3)). */
+    if (mallopt(M_MMAP_THRESHOLD, (int)bytes) != 1)
         return GS_ERROR;
     if (applied)
         *applied = 1;

@@ -7,6 +7,7 @@
  *   gatestore-bench-e2e [--shape default|large|chunked|small] [--scales 1,2,4]
  *                       [--dir DIR] [--input FILE] [--json] [--keep]
  *                       [--malloc-arenas N]   (default 2, as the CLI)
+ *                       [--malloc-mmap-threshold BYTES]   (default 2 MiB, as the CLI)
  *
  * Beside the figures, the CPU time each thread spent to confirmed (from
  * /proc/self/task, grouped by thread name) and the cores kept busy: where
@@ -744,6 +745,7 @@ static void print_table(const struct result *r, size_t n)
     }
     ROW("views memory at confirmed:", "s", "");
     ROW("  entity cache MB", ".1f", (double)r[i].mem.entity_cache_bytes / 1e6);
+    ROW("  entity cache entries", PRIu64, r[i].mem.entity_cache_entries);
     ROW("  id sets and user map MB", ".1f", (double)r[i].mem.id_sets_bytes / 1e6);
     ROW("  block cache MB", ".1f", (double)r[i].mem.block_cache_bytes / 1e6);
     ROW("  memtables MB", ".1f", (double)r[i].mem.memtable_bytes / 1e6);
@@ -782,7 +784,8 @@ static void print_json(const struct result *r, size_t n)
                ",\"cpu_s\":{\"ingest\":%.3f,\"log_flusher\":%.3f,\"applier\":%.3f,"
                "\"committer\":%.3f,"
                "\"flush\":%.3f,\"compaction\":%.3f,\"process\":%.3f},"
-               "\"id_sets_bytes\":%" PRIu64 ",\"rss_anon_mb\":%.1f,\"malloc_used_mb\":%.1f,"
+               "\"id_sets_bytes\":%" PRIu64 ",\"entity_cache_entries\":%" PRIu64
+               ",\"rss_anon_mb\":%.1f,\"malloc_used_mb\":%.1f,"
                "\"malloc_free_mb\":%.1f",
                r[i].shape, r[i].scale, gs_cli_compression_name(r[i].comp_now),
                gs_cli_compression_name(r[i].comp), r[i].bytes, r[i].frames, r[i].read_mbs,
@@ -795,7 +798,8 @@ static void print_json(const struct result *r, size_t n)
                r[i].mem.table_readers_bytes, r[i].cpu_s[T_INGEST], r[i].cpu_s[T_LOG],
                r[i].cpu_s[T_APPLIER], r[i].cpu_s[T_COMMITTER], r[i].cpu_s[T_FLUSH],
                r[i].cpu_s[T_COMPACTION], r[i].cpu_s[T_TOTAL], r[i].mem.id_sets_bytes,
-               r[i].rss_anon_mb, r[i].malloc_used_mb, r[i].malloc_free_mb);
+               r[i].mem.entity_cache_entries, r[i].rss_anon_mb, r[i].malloc_used_mb,
+               r[i].malloc_free_mb);
         print_json_cpu("cpu_snapshot_s", r[i].cpu_snap_s);
         print_json_cpu("cpu_update_s", r[i].cpu_upd_s);
         print_json_cpu("cpu_rebuild_s", r[i].cpu_rebuild_s);
@@ -808,6 +812,7 @@ int main(int argc, char **argv)
     const char *shape = "default", *dir = "/tmp", *input = NULL, *scales = "1";
     int json = 0, keep = 0;
     unsigned arenas = 2; /* as the CLI (tools/gatestore.c); 0: glibc's default */
+    size_t mmap_threshold = GS_MALLOC_MMAP_THRESHOLD; /* likewise */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--shape") == 0 && v)
@@ -830,6 +835,8 @@ int main(int argc, char **argv)
             budget_mb[2] = strtoull(argv[++i], NULL, 10);
         else if (strcmp(a, "--malloc-arenas") == 0 && v)
             arenas = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(a, "--malloc-mmap-threshold") == 0 && v)
+            mmap_threshold = (size_t)strtoull(argv[++i], NULL, 10);
         else if (strcmp(a, "--views-compression") == 0 && v &&
                  gs_cli_parse_compression(v, &views_comp) == 0)
             i++;
@@ -839,7 +846,9 @@ int main(int argc, char **argv)
                             "       [--entity-cache-mb N] [--block-cache-mb N] "
                             "[--write-buffer-mb N]   (views memory budgets; 0 = default)\n"
                             "       [--views-compression auto|zstd|lz4] [--malloc-arenas N]   "
-                            "(default 2, as the CLI; 0 = glibc's default)\n");
+                            "(default 2, as the CLI; 0 = glibc's default)\n"
+                            "       [--malloc-mmap-threshold BYTES]   (default 2097152, as the "
+                            "CLI; 0 = glibc's dynamic threshold)\n");
             return 2;
         }
     }
@@ -852,6 +861,15 @@ int main(int argc, char **argv)
     else
         fprintf(stderr, "bench-e2e: malloc arenas: %s\n",
                 arenas ? "not set (the environment chooses, or refused)" : "glibc's default");
+    applied = 0;
+    if (mmap_threshold && gs_set_malloc_mmap_threshold(mmap_threshold, &applied) == GS_EMISUSE)
+        die("--malloc-mmap-threshold", "1 .. 33554432 bytes, or 0 for glibc's default");
+    if (applied)
+        fprintf(stderr, "bench-e2e: malloc mmap threshold: %zu bytes\n", mmap_threshold);
+    else
+        fprintf(stderr, "bench-e2e: malloc mmap threshold: %s\n",
+                mmap_threshold ? "not set (the environment chooses, or refused)"
+                               : "glibc's dynamic default");
     const struct shape *sh = NULL;
     for (size_t i = 0; i < GS_ARRAY_LEN(shapes); i++)
         if (strcmp(shapes[i].name, shape) == 0)

@@ -58,6 +58,10 @@ int main(int argc, char **argv)
      * effort: sanitizers and other C libraries refuse it, and
      * MALLOC_ARENA_MAX in the environment wins. */
     (void)gs_set_malloc_arenas(2, NULL);
+    /* And a fixed mmap threshold: buffers of 2 MiB or more go back to the
+     * system when freed instead of staying in the arenas (gatestore.h).
+     * Best effort likewise; MALLOC_MMAP_THRESHOLD_ wins. */
+    (void)gs_set_malloc_mmap_threshold(GS_MALLOC_MMAP_THRESHOLD, NULL);
     gs_cli cli;
     memset(&cli, 0, sizeof(cli));
     cli.store_path = getenv("GATESTORE_DIR");
