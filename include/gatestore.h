@@ -127,11 +127,13 @@ GS_API int gs_set_malloc_arenas(unsigned n, int *applied);
  * renewed every second; grown write batches), and from then on buffers of
  * several MB come from the arenas, where freed pages stay resident until
  * a trim and fragment the heap. Fixed at 2 MiB (GS_MALLOC_MMAP_THRESHOLD),
- * peak RSS of the default benchmark shape went from 109.0-115.4 to
- * 102.2-105.5 MB and of the large shape from 124.1-130.0 to 120.0-124.3 MB
- * (3 alternated pairs each) at the same speed. Below 2 MiB the memtables'
- * 1 MiB arena blocks would be mapped and unmapped one by one: at 256 KiB
- * ingest was up to 1.8 times slower (README, "Malloc mmap threshold").
+ * the large benchmark shape's peak RSS went from 127.3-132.8 to
+ * 122.0-128.7 MB (3 alternated pairs; 120.0-124.3 against 124.1-130.0 in
+ * 3 more, set through the environment) at the same speed; the default
+ * shape's did not move (101.7-106.5 MB either way). Below 2 MiB the
+ * memtables' 1 MiB arena blocks would be mapped and unmapped one by one:
+ * at 256 KiB ingest was up to 1.8 times slower (README, "Malloc mmap
+ * threshold").
  * The gatestore CLI and gatestore-bench-e2e call
  * gs_set_malloc_mmap_threshold(GS_MALLOC_MMAP_THRESHOLD); the library never
  * does on its own.
