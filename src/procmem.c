@@ -25,43 +25,46 @@ static int env_chooses(const char *var, const char *tunable)
     return t && strstr(t, tunable) != NULL;
 }
 
-int gs_set_malloc_arenas(unsigned n, int *applied)
+/* Set malloc parameter `param` (a mallopt M_* number; ignored without
+ * glibc) to `value` unless the environment chooses it: *applied as the
+ * public functions say. The caller has checked the value. */
+static int set_param(int param, int value, const char *var, const char *tunable, int *applied)
 {
-    if (n == 0 || n > (unsigned)INT32_MAX)
-        return GS_EMISUSE;
-    if (env_chooses("MALLOC_ARENA_MAX", "glibc.malloc.arena_max")) {
+    if (env_chooses(var, tunable)) {
         if (applied)
             *applied = 0;
         return GS_OK;
     }
 #ifdef __GLIBC__
-    if (mallopt(M_ARENA_MAX, (int)n) != 1)
+    if (mallopt(param, value) != 1)
         return GS_ERROR;
     if (applied)
         *applied = 1;
     return GS_OK;
 #else
+    (void)param;
+    (void)value;
     return GS_ERROR;
 #endif
 }
 
+#ifndef __GLIBC__
+#define M_ARENA_MAX      0
+#define M_MMAP_THRESHOLD 0
+#endif
+
+int gs_set_malloc_arenas(unsigned n, int *applied)
+{
+    if (n == 0 || n > (unsigned)INT32_MAX)
+        return GS_EMISUSE;
+    return set_param(M_ARENA_MAX, (int)n, "MALLOC_ARENA_MAX", "glibc.malloc.arena_max", applied);
+}
+
+/* Setting the threshold also turns off glibc's dynamic one (mallopt(3)). */
 int gs_set_malloc_mmap_threshold(size_t bytes, int *applied)
 {
     if (bytes == 0 || bytes > GS_MALLOC_MMAP_THRESHOLD_MAX)
         return GS_EMISUSE;
-    if (env_chooses("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold")) {
-        if (applied)
-            *applied = 0;
-        return GS_OK;
-    }
-#ifdef __GLIBC__
-    /* Setting it also turns off glibc's dynamic threshold (mallopt(3)). */
-    if (mallopt(M_MMAP_THRESHOLD, (int)bytes) != 1)
-        return GS_ERROR;
-    if (applied)
-        *applied = 1;
-    return GS_OK;
-#else
-    return GS_ERROR;
-#endif
+    return set_param(M_MMAP_THRESHOLD, (int)bytes, "MALLOC_MMAP_THRESHOLD_",
+                     "glibc.malloc.mmap_threshold", applied);
 }
