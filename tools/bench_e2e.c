@@ -29,7 +29,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
-#include <stddef.h>
 #include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
@@ -59,6 +58,32 @@ static const struct shape shapes[] = {
     {"large", 1000, 50, 30, 1000, 200000, 0},
 };
 
+/* Where the CPU went between the first line and confirmed, by thread, read
+ * from /proc (no profiler needed): the ingest (this thread), the views'
+ * applier and committer, the log's flusher (it compresses the blocks),
+ * RocksDB's flush and compaction threads, then the whole process from
+ * getrusage (it also counts threads that ended). */
+enum tkind { T_INGEST, T_LOG, T_APPLIER, T_COMMITTER, T_FLUSH, T_COMPACTION, T_TOTAL, T_KINDS };
+static const char *const tkind_name[T_KINDS] = {"ingest (this thread)",
+                                                "log flusher (gs-log-flush)",
+                                                "views applier (gs-applier)",
+                                                "views committer (gs-commit)",
+                                                "flush (rocksdb:high)",
+                                                "compaction (rocksdb:low)",
+                                                "whole process"};
+
+/* The parts of a run whose CPU the bench reports, with their table titles
+ * and --json names; each part's wall time is part_wall's. */
+enum cpu_part { P_CONFIRM, P_SNAPSHOT, P_UPDATE, P_REBUILD, P_COUNT };
+static const struct {
+    const char *title, *json;
+} cpu_parts[P_COUNT] = {
+    {"CPU s to confirmed, by thread:", "cpu_s"},
+    {"CPU s in the snapshot phase:", "cpu_snapshot_s"},
+    {"CPU s in the update phase:", "cpu_update_s"},
+    {"CPU s in the rebuild:", "cpu_rebuild_s"},
+};
+
 struct result {
     char shape[32];
     unsigned scale;
@@ -81,25 +106,11 @@ struct result {
     double malloc_used_mb;      /* glibc malloc at confirmed: in use by the program, */
     double malloc_free_mb;      /* ... freed but kept by malloc (not returned), */
     double rss_anon_mb;         /* ... and the process's anonymous resident memory */
-    double cpu_s[7];            /* CPU time to confirmed by thread kind (enum tkind) */
-    double cpu_snap_s[7];       /* ... of the snapshot phase (to its confirmed), */
-    double cpu_upd_s[7];        /* ... of the update phase (from there to confirmed), */
-    double cpu_rebuild_s[7];    /* ... and of the rebuild (its replay runs on this thread) */
+    /* CPU seconds by thread kind: to confirmed, in the snapshot phase (to
+     * its confirmed), in the update phase (from there to confirmed) and in
+     * the rebuild (its replay runs on this thread). */
+    double cpu_s[P_COUNT][T_KINDS];
 };
-
-/* Where the CPU went between the first line and confirmed, by thread, read
- * from /proc (no profiler needed): the ingest (this thread), the views'
- * applier and committer, the log's flusher (it compresses the blocks),
- * RocksDB's flush and compaction threads, then the whole process from
- * getrusage (it also counts threads that ended). */
-enum tkind { T_INGEST, T_LOG, T_APPLIER, T_COMMITTER, T_FLUSH, T_COMPACTION, T_TOTAL, T_KINDS };
-static const char *const tkind_name[T_KINDS] = {"ingest (this thread)",
-                                                "log flusher (gs-log-flush)",
-                                                "views applier (gs-applier)",
-                                                "views committer (gs-commit)",
-                                                "flush (rocksdb:high)",
-                                                "compaction (rocksdb:low)",
-                                                "whole process"};
 
 #define MAX_TASKS 64
 struct task_cpu {
@@ -393,7 +404,7 @@ static void ingest(gs_store *st, const char *path, struct result *r)
             gs_store_sync(st);
             wait_confirmed(st);
             double t = now_s();
-            cpu_since(&cpu0, r->cpu_snap_s);
+            cpu_since(&cpu0, r->cpu_s[P_SNAPSHOT]);
             cpu_mark(&cpu1);
             r->snap_s = t - t0;
             t_phase = t;
@@ -415,13 +426,13 @@ static void ingest(gs_store *st, const char *path, struct result *r)
     gs_store_sync(st);
     wait_confirmed(st);
     double t = now_s();
-    cpu_since(&cpu0, r->cpu_s);
+    cpu_since(&cpu0, r->cpu_s[P_CONFIRM]);
     if (phase == 0) {
         r->snap_s = t - t0;
-        memcpy(r->cpu_snap_s, r->cpu_s, sizeof(r->cpu_s));
+        memcpy(r->cpu_s[P_SNAPSHOT], r->cpu_s[P_CONFIRM], sizeof(r->cpu_s[P_CONFIRM]));
     } else {
         r->upd_s = t - t_phase;
-        cpu_since(&cpu1, r->cpu_upd_s);
+        cpu_since(&cpu1, r->cpu_s[P_UPDATE]);
     }
     r->confirm_s = t - t0;
     perf_say("disable\n");
@@ -634,7 +645,7 @@ static void run_one(const char *gen, const struct shape *sh, unsigned scale, con
     if (gs_views_rebuild(st) != GS_OK)
         die("rebuild", gs_store_errmsg(st));
     r->rebuild_s = now_s() - t0;
-    cpu_since(&cpu_rb, r->cpu_rebuild_s);
+    cpu_since(&cpu_rb, r->cpu_s[P_REBUILD]);
     gs_store_close(st);
     gs_options_destroy(o);
     snprintf(sub, sizeof(sub), "%s/log", store);
@@ -659,13 +670,26 @@ static const char *comp_label(const struct result *r)
     return r->comp_now == GS_VIEWS_COMPRESSION_LZ4 ? "auto: lz4" : "auto: zstd";
 }
 
-/* Process CPU over wall time for one part of a run (struct result offsets
- * of its CPU array and its seconds); 0 when the part took no time. */
-static double cpu_share(const struct result *r, size_t cpu_off, size_t wall_off)
+static double part_wall(const struct result *r, enum cpu_part p)
 {
-    const double *cpu = (const double *)((const char *)r + cpu_off);
-    double wall = *(const double *)((const char *)r + wall_off);
-    return wall > 0 ? cpu[T_TOTAL] / wall : 0;
+    switch (p) {
+    case P_SNAPSHOT:
+        return r->snap_s;
+    case P_UPDATE:
+        return r->upd_s;
+    case P_REBUILD:
+        return r->rebuild_s;
+    default:
+        return r->confirm_s;
+    }
+}
+
+/* Process CPU over wall time for one part of a run; 0 when the part took
+ * no time. */
+static double cpu_share(const struct result *r, enum cpu_part p)
+{
+    double wall = part_wall(r, p);
+    return wall > 0 ? r->cpu_s[p][T_TOTAL] / wall : 0;
 }
 
 static void print_table(const struct result *r, size_t n)
@@ -718,30 +742,15 @@ static void print_table(const struct result *r, size_t n)
     ROW("  peak RSS MiB (process so far)", ".1f", (double)r[i].peak_rss_kb / 1024.0);
     /* The same threads over each part: where a phase's time goes, and
      * whether one thread is its limit (busy all along) or both cores are. */
-    static const struct {
-        const char *title;
-        size_t off; /* of the double[T_KINDS] in struct result */
-        size_t wall;
-    } parts[] = {
-        {"CPU s to confirmed, by thread:", offsetof(struct result, cpu_s),
-         offsetof(struct result, confirm_s)},
-        {"CPU s in the snapshot phase:", offsetof(struct result, cpu_snap_s),
-         offsetof(struct result, snap_s)},
-        {"CPU s in the update phase:", offsetof(struct result, cpu_upd_s),
-         offsetof(struct result, upd_s)},
-        {"CPU s in the rebuild:", offsetof(struct result, cpu_rebuild_s),
-         offsetof(struct result, rebuild_s)},
-    };
-    for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
-        ROW(parts[p].title, "s", "");
+    for (int p = 0; p < P_COUNT; p++) {
+        ROW(cpu_parts[p].title, "s", "");
         for (int k = 0; k < T_KINDS; k++) {
             char label[48];
             snprintf(label, sizeof(label), "  %s",
-                     p == 3 && k == T_INGEST ? "replay (this thread)" : tkind_name[k]);
-            ROW(label, ".2f", ((const double *)((const char *)&r[i] + parts[p].off))[k]);
+                     p == P_REBUILD && k == T_INGEST ? "replay (this thread)" : tkind_name[k]);
+            ROW(label, ".2f", r[i].cpu_s[p][k]);
         }
-        ROW("  cores busy (process CPU / wall)", ".2f",
-            cpu_share(&r[i], parts[p].off, parts[p].wall));
+        ROW("  cores busy (process CPU / wall)", ".2f", cpu_share(&r[i], (enum cpu_part)p));
     }
     ROW("views memory at confirmed:", "s", "");
     ROW("  entity cache MB", ".1f", (double)r[i].mem.entity_cache_bytes / 1e6);
@@ -780,13 +789,7 @@ static void print_json(const struct result *r, size_t n)
                ",\"views_bytes\":%" PRIu64
                ",\"peak_rss_kb\":%ld,\"confirmed_peak_rss_kb\":%ld,\"queries_peak_rss_kb\":%ld,"
                "\"entity_cache_bytes\":%" PRIu64 ",\"block_cache_bytes\":%" PRIu64
-               ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64
-               ",\"cpu_s\":{\"ingest\":%.3f,\"log_flusher\":%.3f,\"applier\":%.3f,"
-               "\"committer\":%.3f,"
-               "\"flush\":%.3f,\"compaction\":%.3f,\"process\":%.3f},"
-               "\"id_sets_bytes\":%" PRIu64 ",\"entity_cache_entries\":%" PRIu64
-               ",\"rss_anon_mb\":%.1f,\"malloc_used_mb\":%.1f,"
-               "\"malloc_free_mb\":%.1f",
+               ",\"memtable_bytes\":%" PRIu64 ",\"table_readers_bytes\":%" PRIu64,
                r[i].shape, r[i].scale, gs_cli_compression_name(r[i].comp_now),
                gs_cli_compression_name(r[i].comp), r[i].bytes, r[i].frames, r[i].read_mbs,
                r[i].zstd_mbs, r[i].parse_mbs, r[i].confirm_s, r[i].snap_s, r[i].snap_members,
@@ -795,14 +798,14 @@ static void print_json(const struct result *r, size_t n)
                r[i].channels_total, r[i].rebuild_s, r[i].log_bytes, r[i].views_bytes,
                r[i].peak_rss_kb, r[i].confirmed_peak_rss_kb, r[i].queries_peak_rss_kb,
                r[i].mem.entity_cache_bytes, r[i].mem.block_cache_bytes, r[i].mem.memtable_bytes,
-               r[i].mem.table_readers_bytes, r[i].cpu_s[T_INGEST], r[i].cpu_s[T_LOG],
-               r[i].cpu_s[T_APPLIER], r[i].cpu_s[T_COMMITTER], r[i].cpu_s[T_FLUSH],
-               r[i].cpu_s[T_COMPACTION], r[i].cpu_s[T_TOTAL], r[i].mem.id_sets_bytes,
-               r[i].mem.entity_cache_entries, r[i].rss_anon_mb, r[i].malloc_used_mb,
-               r[i].malloc_free_mb);
-        print_json_cpu("cpu_snapshot_s", r[i].cpu_snap_s);
-        print_json_cpu("cpu_update_s", r[i].cpu_upd_s);
-        print_json_cpu("cpu_rebuild_s", r[i].cpu_rebuild_s);
+               r[i].mem.table_readers_bytes);
+        print_json_cpu(cpu_parts[P_CONFIRM].json, r[i].cpu_s[P_CONFIRM]);
+        printf(",\"id_sets_bytes\":%" PRIu64 ",\"entity_cache_entries\":%" PRIu64
+               ",\"rss_anon_mb\":%.1f,\"malloc_used_mb\":%.1f,\"malloc_free_mb\":%.1f",
+               r[i].mem.id_sets_bytes, r[i].mem.entity_cache_entries, r[i].rss_anon_mb,
+               r[i].malloc_used_mb, r[i].malloc_free_mb);
+        for (int p = P_SNAPSHOT; p < P_COUNT; p++)
+            print_json_cpu(cpu_parts[p].json, r[i].cpu_s[p]);
         printf("}\n");
     }
 }
